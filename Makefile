@@ -1,0 +1,26 @@
+# Ayuda: `make run` starts the workspace, `make test` runs every test.
+# Both install what they need first (see scripts/).
+
+.PHONY: run test build lint fmt
+
+# Leptos reads this at compile time; cargo-leptos sets the same value.
+export LEPTOS_OUTPUT_NAME := ayuda
+
+run:
+	scripts/install-tools.sh
+	cargo leptos serve --release
+
+test:
+	scripts/test.sh
+
+build:
+	scripts/install-tools.sh
+	cargo leptos build --release
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all

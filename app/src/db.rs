@@ -1,0 +1,246 @@
+//! Database access shared by every service: the pool, migrations, write
+//! transactions and a small builder for dynamic SQL.
+//!
+//! Ayuda runs on an embedded SQLite file by default and on PostgreSQL for
+//! larger installs. Both go through sqlx's `Any` driver with one set of SQL
+//! statements: placeholders are written `$1, $2, ...` (SQLite accepts them
+//! too), integers are 64-bit and timestamps are epoch milliseconds.
+
+use crate::error::AppError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool plus what the services need to know about it.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    kind: DbKind,
+    /// SQLite allows one writer at a time and a deferred transaction that
+    /// reads before it writes fails with SQLITE_BUSY instead of waiting when
+    /// another writer got in first. Write transactions therefore queue on
+    /// this lock in-process (SQLite is single-process by design); PostgreSQL
+    /// needs no such lock and skips it.
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// A write transaction. Holds the SQLite write lock until commit or drop.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`). A SQLite file
+    /// and its folder are created when missing.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            DbKind::Postgres
+        } else {
+            return Err(sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let mut url = url.to_string();
+        if kind == DbKind::Sqlite {
+            if let Some(path) = sqlite_path(&url) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                    }
+                }
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if kind == DbKind::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if kind == DbKind::Sqlite {
+                        // WAL lets readers proceed while one writer commits;
+                        // foreign keys are off by default in SQLite.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Db {
+            pool,
+            kind,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Applies the migrations of this database's dialect.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.kind {
+            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
+            DbKind::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.pool)
+                    .await
+            }
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Starts a transaction that will write.
+    pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
+        let guard = match self.kind {
+            DbKind::Sqlite => Some(self.write_lock.clone().lock_owned().await),
+            DbKind::Postgres => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}
+
+/// Now, in Unix epoch milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A value bound into a dynamically built statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Builds SQL with numbered `$N` placeholders for filters chosen at run
+/// time (views, list filters, patches), keeping every value a bound
+/// parameter.
+#[derive(Debug, Default)]
+pub struct SqlBuilder {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl SqlBuilder {
+    pub fn new(sql: &str) -> Self {
+        SqlBuilder {
+            sql: sql.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends the next placeholder and remembers its value.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.sql.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn bind_int(&mut self, v: i64) -> &mut Self {
+        self.bind(Arg::Int(v))
+    }
+
+    pub fn bind_text(&mut self, v: impl Into<String>) -> &mut Self {
+        self.bind(Arg::Text(v.into()))
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.sql);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_numbers_placeholders_in_order() {
+        let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
+        b.bind_int(1).push(" AND b = ").bind_text("x");
+        assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://data/ayuda.db").as_deref(),
+            Some("data/ayuda.db")
+        );
+        assert_eq!(sqlite_path("sqlite:x.db?mode=rwc").as_deref(), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

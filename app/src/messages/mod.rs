@@ -1,0 +1,88 @@
+//! Ticket threads: inbound messages, replies, internal notes and system
+//! events.
+
+#[cfg(feature = "ssr")]
+pub mod sanitize;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// From the customer, through a channel.
+    Inbound,
+    /// From an agent to the customer.
+    Reply,
+    /// Internal, visible to the team only; may @mention teammates.
+    Note,
+    /// A system record of a change (status, owner, ...).
+    Event,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Inbound => "inbound",
+            EntryKind::Reply => "reply",
+            EntryKind::Note => "note",
+            EntryKind::Event => "event",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntryKind> {
+        match s {
+            "inbound" => Some(EntryKind::Inbound),
+            "reply" => Some(EntryKind::Reply),
+            "note" => Some(EntryKind::Note),
+            "event" => Some(EntryKind::Event),
+            _ => None,
+        }
+    }
+}
+
+/// Who wrote a thread entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Author {
+    /// `user` (a teammate) or `contact` (the customer).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ThreadEntry {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: EntryKind,
+    pub author: Option<Author>,
+    /// Plain text.
+    pub body: String,
+    /// Sanitised HTML: safe to render as is.
+    pub body_html: String,
+    pub created_at: i64,
+}
+
+/// What an agent adds to a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum NewEntryKind {
+    Reply,
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewEntry {
+    pub kind: NewEntryKind,
+    /// Plain text body.
+    pub body: Option<String>,
+    /// HTML body; sanitised on the way in.
+    pub body_html: Option<String>,
+}

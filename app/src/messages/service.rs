@@ -1,0 +1,319 @@
+//! Thread rules and SQL: reading a thread, replying, adding notes.
+
+use super::sanitize::{html_to_text, sanitize_html, text_to_html};
+use super::{Author, EntryKind, NewEntry, NewEntryKind, ThreadEntry};
+use crate::db::{now_ms, Db};
+use crate::error::AppError;
+use crate::events;
+use crate::tickets::service::validate_body;
+use crate::users::User;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+const SELECT: &str = "SELECT m.id, m.ticket_id, m.kind, m.body, m.body_html, m.created_at, \
+    m.author_user_id, u.name AS user_name, m.author_contact_id, c.name AS contact_name \
+    FROM messages m LEFT JOIN users u ON u.id = m.author_user_id \
+    LEFT JOIN contacts c ON c.id = m.author_contact_id";
+
+fn from_row(row: &AnyRow) -> Result<ThreadEntry, AppError> {
+    let kind: String = row.try_get("kind")?;
+    let user_id: Option<i64> = row.try_get("author_user_id")?;
+    let contact_id: Option<i64> = row.try_get("author_contact_id")?;
+    let author = match (user_id, contact_id) {
+        (Some(id), _) => Some(Author {
+            kind: "user".into(),
+            id,
+            name: row
+                .try_get::<Option<String>, _>("user_name")?
+                .unwrap_or_default(),
+        }),
+        (None, Some(id)) => Some(Author {
+            kind: "contact".into(),
+            id,
+            name: row
+                .try_get::<Option<String>, _>("contact_name")?
+                .unwrap_or_default(),
+        }),
+        (None, None) => None,
+    };
+    Ok(ThreadEntry {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        kind: EntryKind::parse(&kind).ok_or(AppError::Internal)?,
+        author,
+        body: row.try_get("body")?,
+        body_html: row.try_get("body_html")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Inserts a thread entry and its `message.created` event inside the
+/// caller's transaction. `body_html` must already be safe.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_entry(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    kind: EntryKind,
+    author_user_id: Option<i64>,
+    author_contact_id: Option<i64>,
+    body: &str,
+    body_html: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    let row = sqlx::query(
+        "INSERT INTO messages (ticket_id, kind, author_user_id, author_contact_id, body, body_html, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(kind.as_str())
+    .bind(author_user_id)
+    .bind(author_contact_id)
+    .bind(body)
+    .bind(body_html)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    events::append(
+        conn,
+        events::MESSAGE_CREATED,
+        Some(ticket_id),
+        author_user_id,
+        &json!({"message_id": id, "kind": kind}),
+        now,
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn ensure_ticket(db: &Db, ticket_id: i64) -> Result<(), AppError> {
+    sqlx::query("SELECT id FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| AppError::not_found("Ticket"))
+}
+
+/// The whole thread, oldest first.
+pub async fn list(db: &Db, _actor: &User, ticket_id: i64) -> Result<Vec<ThreadEntry>, AppError> {
+    ensure_ticket(db, ticket_id).await?;
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE m.ticket_id = $1 ORDER BY m.created_at, m.id"
+    ))
+    .bind(ticket_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+async fn get(db: &Db, id: i64) -> Result<ThreadEntry, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE m.id = $1"))
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?;
+    from_row(&row)
+}
+
+/// Words after `@` in a note: `@ana` or `@ana@example.com`.
+pub fn mention_handles(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices('@') {
+        // An @ inside a word (an email address) is not a mention.
+        if text[..i]
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric())
+        {
+            continue;
+        }
+        let handle: String = text[i + 1..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'))
+            .collect();
+        let handle = handle.trim_end_matches(['.', '-']).to_lowercase();
+        if !handle.is_empty() && !out.contains(&handle) {
+            out.push(handle);
+        }
+    }
+    out
+}
+
+/// Does `handle` name this user: their email, its local part, or their
+/// first name?
+fn handle_matches(handle: &str, user: &User) -> bool {
+    let email = user.email.to_lowercase();
+    let first = user
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    handle == email
+        || email.split('@').next() == Some(handle)
+        || (!first.is_empty() && handle == first)
+}
+
+/// Adds a reply or an internal note. A reply to an unassigned ticket
+/// assigns it to the replier (as replying from the Unassigned view does in
+/// HubSpot) and the first reply stamps `first_reply_at`.
+pub async fn add(
+    db: &Db,
+    actor: &User,
+    ticket_id: i64,
+    entry: NewEntry,
+) -> Result<ThreadEntry, AppError> {
+    if entry.kind == NewEntryKind::Reply && !actor.can_work_tickets() {
+        return Err(AppError::forbidden(
+            "Collaborators can add internal notes but not reply to customers.",
+        ));
+    }
+    let (body, body_html) = match (entry.body.as_deref(), entry.body_html.as_deref()) {
+        (_, Some(html)) if !html.trim().is_empty() => {
+            validate_body(html)?;
+            let clean = sanitize_html(html);
+            let text = match entry
+                .body
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+            {
+                Some(b) => b.to_string(),
+                None => html_to_text(&clean),
+            };
+            (text, clean)
+        }
+        (Some(text), _) if !text.trim().is_empty() => {
+            validate_body(text)?;
+            (text.trim().to_string(), text_to_html(text.trim()))
+        }
+        _ => return Err(AppError::invalid("body", "Write a message first.")),
+    };
+    if body.trim().is_empty() {
+        return Err(AppError::invalid("body", "Write a message first."));
+    }
+    let mentioned: Vec<User> = if entry.kind == NewEntryKind::Note {
+        let handles = mention_handles(&body);
+        if handles.is_empty() {
+            Vec::new()
+        } else {
+            crate::users::service::list(db)
+                .await?
+                .into_iter()
+                .filter(|u| handles.iter().any(|h| handle_matches(h, u)))
+                .collect()
+        }
+    } else {
+        Vec::new()
+    };
+
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let conn = tx.conn();
+    let row = sqlx::query("SELECT owner_id FROM tickets WHERE id = $1")
+        .bind(ticket_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    let owner: Option<i64> = row.try_get("owner_id")?;
+    let kind = match entry.kind {
+        NewEntryKind::Reply => EntryKind::Reply,
+        NewEntryKind::Note => EntryKind::Note,
+    };
+    let id = insert_entry(
+        conn,
+        ticket_id,
+        kind,
+        Some(actor.id),
+        None,
+        &body,
+        &body_html,
+        now,
+    )
+    .await?;
+    for user in &mentioned {
+        sqlx::query("INSERT INTO mentions (message_id, user_id, ticket_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(user.id)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if kind == EntryKind::Reply {
+        sqlx::query("UPDATE tickets SET updated_at = $1, first_reply_at = COALESCE(first_reply_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+        if owner.is_none() {
+            sqlx::query("UPDATE tickets SET owner_id = $1 WHERE id = $2")
+                .bind(actor.id)
+                .bind(ticket_id)
+                .execute(&mut *conn)
+                .await?;
+            let text = format!("{} replied and was assigned the ticket.", actor.name);
+            insert_entry(
+                conn,
+                ticket_id,
+                EntryKind::Event,
+                Some(actor.id),
+                None,
+                &text,
+                &text_to_html(&text),
+                now,
+            )
+            .await?;
+            events::append(
+                conn,
+                "ticket.assigned",
+                Some(ticket_id),
+                Some(actor.id),
+                &json!({"owner_id": actor.id}),
+                now,
+            )
+            .await?;
+        }
+    } else {
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    tx.commit().await?;
+    get(db, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::Role;
+
+    #[test]
+    fn finds_mentions_but_not_email_addresses() {
+        assert_eq!(
+            mention_handles("Hey @Ana, can @bo.li look? mail x@y.com"),
+            vec!["ana", "bo.li"]
+        );
+        assert_eq!(
+            mention_handles("@ana@example.com thanks."),
+            vec!["ana@example.com"]
+        );
+        assert!(mention_handles("no mentions").is_empty());
+    }
+
+    #[test]
+    fn handles_match_first_name_or_email() {
+        let u = User {
+            id: 1,
+            email: "ana.ruiz@example.com".into(),
+            name: "Ana Ruiz".into(),
+            role: Role::Agent,
+        };
+        assert!(handle_matches("ana", &u));
+        assert!(handle_matches("ana.ruiz", &u));
+        assert!(handle_matches("ana.ruiz@example.com", &u));
+        assert!(!handle_matches("ruiz", &u));
+    }
+}

@@ -1,0 +1,46 @@
+//! The one piece of shared server state. It travels through axum's router
+//! state and, for server functions and SSR, through Leptos context
+//! (`expect_context::<AppState>()`).
+
+use crate::db::Db;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+/// Settings read once at start-up from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark the session cookie `Secure`; set when served over HTTPS
+    /// (`AYUDA_SECURE_COOKIES=1`). Off by default because the quick start
+    /// serves plain HTTP on loopback, where a Secure cookie would be dropped.
+    pub secure_cookies: bool,
+    /// How long a browser session lasts, in milliseconds.
+    pub session_ttl_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: false,
+            session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The state inside a server function or an SSR render.
+pub fn app_state() -> AppState {
+    leptos::prelude::expect_context::<AppState>()
+}

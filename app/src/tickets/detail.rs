@@ -1,0 +1,301 @@
+//! The open ticket: header, thread, composer and the properties sidebar.
+
+use super::api::{open_ticket, AddEntry, TicketDetail, UpdateTicket};
+use super::{channel_label, Priority, Ticket, CATEGORIES};
+use crate::error::server_error_message;
+use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
+use crate::time_fmt::format_ms;
+use crate::workspace::{Route, Ws};
+use leptos::prelude::*;
+
+#[component]
+pub fn TicketPane() -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let route = expect_context::<Route>();
+    let detail = Resource::new(
+        move || (route.number.get(), ws.refresh.get()),
+        |(number, _)| async move {
+            match number {
+                Some(n) => open_ticket(n).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    // The composer needs the open ticket's id only when sending.
+    let current_id = Memo::new(move |_| {
+        detail
+            .get()
+            .and_then(|r| r.ok())
+            .flatten()
+            .map(|d| d.ticket.id)
+    });
+
+    view! {
+        <section class="ticket" aria-label="Open ticket">
+            <Show
+                when=move || route.number.get().is_some()
+                fallback=|| view! { <div class="no-ticket muted">"Select a ticket to see its conversation."</div> }
+            >
+                <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
+                    {move || Suspend::new(async move {
+                        match detail.await {
+                            Ok(Some(d)) => view! { <TicketView detail=d/> }.into_any(),
+                            Ok(None) => ().into_any(),
+                            Err(e) => {
+                                view! { <p class="form-error" data-testid="ticket-error">{server_error_message(&e)}</p> }
+                                    .into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+                <Composer ticket_id=current_id/>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn TicketView(detail: TicketDetail) -> impl IntoView {
+    let TicketDetail { ticket, entries } = detail;
+    view! {
+        <div class="ticket-main" data-testid="ticket-pane" data-ticket-id=ticket.id.to_string()>
+            <header class="ticket-header">
+                <h2 data-testid="ticket-subject">
+                    <span class="num">{format!("#{}", ticket.number)}</span>
+                    " "
+                    {ticket.subject.clone()}
+                </h2>
+                <div class="ticket-meta muted">
+                    <span class=format!("badge status-{}", ticket.status_category.as_str()) data-testid="ticket-status">
+                        {ticket.status.clone()}
+                    </span>
+                    " · "
+                    {channel_label(&ticket.channel)}
+                    " · created "
+                    {format_ms(ticket.created_at)}
+                </div>
+            </header>
+            <ol class="thread" data-testid="thread">
+                {entries.into_iter().map(|e| view! { <Entry entry=e/> }).collect_view()}
+            </ol>
+        </div>
+        <Sidebar ticket/>
+    }
+}
+
+#[component]
+fn Entry(entry: ThreadEntry) -> impl IntoView {
+    let who = entry
+        .author
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| "System".into());
+    let kind = entry.kind.as_str();
+    let label = match entry.kind {
+        EntryKind::Inbound => "wrote",
+        EntryKind::Reply => "replied",
+        EntryKind::Note => "added a note",
+        EntryKind::Event => "",
+    };
+    if entry.kind == EntryKind::Event {
+        return view! {
+            <li class="entry event" data-testid="entry" data-kind=kind>
+                <span class="muted">{entry.body.clone()}" · "{format_ms(entry.created_at)}</span>
+            </li>
+        }
+        .into_any();
+    }
+    view! {
+        <li class=format!("entry {kind}") data-testid="entry" data-kind=kind>
+            <div class="entry-head">
+                <span class="avatar small">{crate::users::initials(&who)}</span>
+                <strong>{who.clone()}</strong>
+                " "
+                <span class="muted">{label}</span>
+                <span class="muted when">{format_ms(entry.created_at)}</span>
+            </div>
+            // body_html was sanitised by the server when it was stored.
+            <div class="entry-body" inner_html=entry.body_html.clone()></div>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let route = expect_context::<Route>();
+    let can_reply = ws.me().can_work_tickets();
+    if !can_reply {
+        ws.composer_mode.set(NewEntryKind::Note);
+    }
+    let text = RwSignal::new(String::new());
+    let add = ws.add;
+    // A new ticket starts with an empty composer.
+    Effect::new(move |prev: Option<Option<i64>>| {
+        let n = route.number.get();
+        if prev.is_some() && prev != Some(n) {
+            text.set(String::new());
+        }
+        n
+    });
+    // Clear the box once the server has accepted the message.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            text.set(String::new());
+        }
+    });
+    let error = move || {
+        add.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| server_error_message(&e))
+    };
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = ticket_id.get_untracked() else {
+            return;
+        };
+        let kind = match ws.composer_mode.get_untracked() {
+            NewEntryKind::Reply => "reply",
+            NewEntryKind::Note => "note",
+        };
+        add.dispatch(AddEntry {
+            ticket_id: id,
+            kind: kind.into(),
+            body: text.get_untracked(),
+        });
+    };
+    let is_note = move || ws.composer_mode.get() == NewEntryKind::Note;
+    view! {
+        <form class=move || if is_note() { "composer note" } else { "composer" } on:submit=send>
+            <div class="tabs" role="tablist">
+                {can_reply.then(|| view! {
+                    <button type="button" role="tab" data-testid="mode-reply"
+                        class=move || if is_note() { "tab" } else { "tab active" }
+                        on:click=move |_| ws.composer_mode.set(NewEntryKind::Reply)>"Reply"</button>
+                })}
+                <button type="button" role="tab" data-testid="mode-note"
+                    class=move || if is_note() { "tab active" } else { "tab" }
+                    on:click=move |_| ws.composer_mode.set(NewEntryKind::Note)>"Internal note"</button>
+            </div>
+            <textarea
+                data-testid="composer"
+                node_ref=ws.composer
+                rows="4"
+                placeholder=move || if is_note() { "Add a note for your team; @mention teammates" } else { "Write a reply to the customer" }
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+            ></textarea>
+            <div class="composer-actions">
+                <p class="form-error" role="alert" data-testid="composer-error">{error}</p>
+                <button type="submit" class="btn primary" data-testid="send" disabled=move || add.pending().get()>
+                    {move || if is_note() { "Add note" } else { "Send reply" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn Sidebar(ticket: Ticket) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let editable = ws.me().can_work_tickets();
+    let update = ws.update;
+    let id = ticket.id;
+    let change = move |field: &'static str| {
+        move |ev: leptos::ev::Event| {
+            update.dispatch(UpdateTicket {
+                id,
+                field: field.into(),
+                value: event_target_value(&ev),
+            });
+        }
+    };
+    let error = move || {
+        update
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| server_error_message(&e))
+    };
+    let meta = ws.meta.get_value();
+    let statuses = meta
+        .pipelines
+        .iter()
+        .find(|p| p.id == ticket.pipeline_id)
+        .map(|p| p.statuses.clone())
+        .unwrap_or_default();
+    let owners: Vec<_> = meta
+        .users
+        .iter()
+        .filter(|u| u.can_work_tickets())
+        .cloned()
+        .collect();
+    let t = ticket.clone();
+    view! {
+        <aside class="sidebar" aria-label="Ticket details">
+            <section class="card" data-testid="contact-card">
+                <h3>"Contact"</h3>
+                {match (t.contact_name.clone(), t.contact_email.clone()) {
+                    (Some(name), email) => view! {
+                        <p class="contact-name">{name}</p>
+                        <p class="muted">{email.unwrap_or_default()}</p>
+                    }.into_any(),
+                    _ => view! { <p class="muted">"No contact"</p> }.into_any(),
+                }}
+            </section>
+            <section class="card">
+                <h3>"Ticket properties"</h3>
+                <label>"Status"
+                    <select data-testid="prop-status" disabled=!editable on:change=change("status_id")>
+                        {statuses.into_iter().map(|s| view! {
+                            <option value=s.id.to_string() selected=s.id == t.status_id>{s.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Priority"
+                    <select data-testid="prop-priority" disabled=!editable on:change=change("priority")>
+                        {Priority::ALL.into_iter().map(|p| view! {
+                            <option value=p.as_str() selected=p == t.priority>{p.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Category"
+                    <select data-testid="prop-category" disabled=!editable on:change=change("category")>
+                        <option value="" selected=t.category.is_none()>"—"</option>
+                        {CATEGORIES.into_iter().map(|c| view! {
+                            <option value=c selected=t.category.as_deref() == Some(c)>{c}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Owner"
+                    <select data-testid="prop-owner" disabled=!editable on:change=change("owner_id")>
+                        <option value="" selected=t.owner_id.is_none()>"Unassigned"</option>
+                        {owners.into_iter().map(|u| view! {
+                            <option value=u.id.to_string() selected=t.owner_id == Some(u.id)>{u.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Team"
+                    <select data-testid="prop-team" disabled=!editable on:change=change("team_id")>
+                        <option value="" selected=t.team_id.is_none()>"No team"</option>
+                        {meta.teams.into_iter().map(|team| view! {
+                            <option value=team.id.to_string() selected=t.team_id == Some(team.id)>{team.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <p class="form-error" role="alert" data-testid="prop-error">{error}</p>
+            </section>
+            <section class="card">
+                <h3>"Activity"</h3>
+                <dl class="facts">
+                    <dt>"Created"</dt><dd>{format_ms(t.created_at)}</dd>
+                    <dt>"Last activity"</dt><dd>{format_ms(t.updated_at)}</dd>
+                    <dt>"First reply"</dt><dd>{t.first_reply_at.map(format_ms).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Closed"</dt><dd>{t.closed_at.map(format_ms).unwrap_or_else(|| "—".into())}</dd>
+                </dl>
+            </section>
+        </aside>
+    }
+}

@@ -1,0 +1,625 @@
+//! Ticket rules and SQL: create, read, list (keyset), update.
+
+use super::{
+    NewTicket, Pipeline, Priority, SortKey, Status, StatusCategory, Ticket, TicketPage,
+    TicketPatch, TicketQuery, CATEGORIES, CHANNELS,
+};
+use crate::contacts;
+use crate::db::{now_ms, Db, SqlBuilder};
+use crate::error::AppError;
+use crate::events;
+use crate::messages::service::insert_entry;
+use crate::messages::{sanitize, EntryKind};
+use crate::users::service::required_text;
+use crate::users::{Role, User};
+use crate::views;
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// Longest message body accepted, in characters (about 100 KB of text).
+pub const MAX_BODY_CHARS: usize = 100_000;
+const MAX_SUBJECT_CHARS: usize = 250;
+
+const SELECT: &str = "SELECT t.id, t.number, t.subject, t.pipeline_id, t.status_id, s.name AS status, \
+    t.status_category, t.priority, t.category, t.owner_id, o.name AS owner_name, t.team_id, \
+    tm.name AS team_name, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, \
+    t.created_at, t.updated_at, t.first_reply_at, t.closed_at \
+    FROM tickets t JOIN pipeline_statuses s ON s.id = t.status_id \
+    LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN teams tm ON tm.id = t.team_id \
+    LEFT JOIN contacts c ON c.id = t.contact_id";
+
+fn from_row(row: &AnyRow) -> Result<Ticket, AppError> {
+    let category: String = row.try_get("status_category")?;
+    let priority: i64 = row.try_get("priority")?;
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        subject: row.try_get("subject")?,
+        pipeline_id: row.try_get("pipeline_id")?,
+        status_id: row.try_get("status_id")?,
+        status: row.try_get("status")?,
+        status_category: StatusCategory::parse(&category).ok_or(AppError::Internal)?,
+        priority: Priority::from_rank(priority).ok_or(AppError::Internal)?,
+        category: row.try_get("category")?,
+        owner_id: row.try_get("owner_id")?,
+        owner_name: row.try_get("owner_name")?,
+        team_id: row.try_get("team_id")?,
+        team_name: row.try_get("team_name")?,
+        channel: row.try_get("channel")?,
+        contact_id: row.try_get("contact_id")?,
+        contact_name: row.try_get("contact_name")?,
+        contact_email: row.try_get("contact_email")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        first_reply_at: row.try_get("first_reply_at")?,
+        closed_at: row.try_get("closed_at")?,
+    })
+}
+
+fn status_from_row(row: &AnyRow) -> Result<Status, AppError> {
+    let category: String = row.try_get("category")?;
+    Ok(Status {
+        id: row.try_get("id")?,
+        pipeline_id: row.try_get("pipeline_id")?,
+        name: row.try_get("name")?,
+        category: StatusCategory::parse(&category).ok_or(AppError::Internal)?,
+    })
+}
+
+pub async fn pipelines(db: &Db) -> Result<Vec<Pipeline>, AppError> {
+    let pipes = sqlx::query("SELECT id, name FROM pipelines ORDER BY position, id")
+        .fetch_all(db.pool())
+        .await?;
+    let statuses = sqlx::query(
+        "SELECT id, pipeline_id, name, category FROM pipeline_statuses ORDER BY pipeline_id, position, id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let statuses: Vec<Status> = statuses
+        .iter()
+        .map(status_from_row)
+        .collect::<Result<_, _>>()?;
+    pipes
+        .iter()
+        .map(|p| {
+            let id: i64 = p.try_get("id")?;
+            Ok(Pipeline {
+                id,
+                name: p.try_get("name")?,
+                statuses: statuses
+                    .iter()
+                    .filter(|s| s.pipeline_id == id)
+                    .cloned()
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Picks the status by id or by name within the pipeline; the pipeline's
+/// first status when neither is given.
+async fn resolve_status(
+    conn: &mut AnyConnection,
+    pipeline_id: i64,
+    status_id: Option<i64>,
+    status_name: Option<&str>,
+) -> Result<Status, AppError> {
+    let mut sql = SqlBuilder::new(
+        "SELECT id, pipeline_id, name, category FROM pipeline_statuses WHERE pipeline_id = ",
+    );
+    sql.bind_int(pipeline_id);
+    match (
+        status_id,
+        status_name.map(str::trim).filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => {
+            sql.push(" AND id = ").bind_int(id);
+        }
+        (None, Some(name)) => {
+            sql.push(" AND lower(name) = ")
+                .bind_text(name.to_lowercase());
+        }
+        (None, None) => {}
+    }
+    sql.push(" ORDER BY position, id LIMIT 1");
+    let row = sql.query().fetch_optional(&mut *conn).await?;
+    match row {
+        Some(row) => status_from_row(&row),
+        None => Err(AppError::invalid(
+            "status",
+            "That status does not exist in this pipeline.",
+        )),
+    }
+}
+
+fn validate_category(category: Option<&str>) -> Result<Option<String>, AppError> {
+    match category.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => CATEGORIES
+            .iter()
+            .find(|known| known.eq_ignore_ascii_case(c))
+            .map(|known| Some(known.to_string()))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "category",
+                    format!("Category must be one of: {}.", CATEGORIES.join(", ")),
+                )
+            }),
+    }
+}
+
+/// Owners must be active users with a help desk seat; returns their name.
+async fn check_owner(conn: &mut AnyConnection, owner_id: i64) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT name, role FROM users WHERE id = $1 AND active = 1")
+        .bind(owner_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::invalid("owner_id", "That user does not exist."))?;
+    let role: String = row.try_get("role")?;
+    if Role::parse(&role) == Some(Role::Collaborator) {
+        return Err(AppError::invalid(
+            "owner_id",
+            "Collaborators cannot own tickets.",
+        ));
+    }
+    Ok(row.try_get("name")?)
+}
+
+async fn check_team(conn: &mut AnyConnection, team_id: i64) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT name FROM teams WHERE id = $1")
+        .bind(team_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::invalid("team_id", "That team does not exist."))?;
+    Ok(row.try_get("name")?)
+}
+
+pub fn validate_body(body: &str) -> Result<(), AppError> {
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(AppError::invalid(
+            "body",
+            format!("The message is too long (at most {MAX_BODY_CHARS} characters)."),
+        ));
+    }
+    Ok(())
+}
+
+fn require_worker(actor: &User) -> Result<(), AppError> {
+    if actor.can_work_tickets() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "Collaborators can view tickets and add notes, but not change them.",
+        ))
+    }
+}
+
+/// Creates a ticket (and its first message and contact) in one transaction.
+pub async fn create(
+    db: &Db,
+    actor: &User,
+    input: NewTicket,
+    default_channel: &str,
+) -> Result<Ticket, AppError> {
+    require_worker(actor)?;
+    // Two concurrent creates on PostgreSQL can both insert the same new
+    // contact email; the loser retries and then finds the contact.
+    let mut attempt = 0;
+    loop {
+        match create_once(db, actor, &input, default_channel).await {
+            Err(AppError::Conflict(_)) if attempt < 5 => attempt += 1,
+            Ok(id) => return get(db, actor, id).await,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn create_once(
+    db: &Db,
+    actor: &User,
+    input: &NewTicket,
+    default_channel: &str,
+) -> Result<i64, AppError> {
+    let subject = required_text("subject", "Subject", &input.subject, MAX_SUBJECT_CHARS)?;
+    let body = input
+        .body
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    if let Some(b) = body {
+        validate_body(b)?;
+    }
+    let channel = input
+        .channel
+        .as_deref()
+        .unwrap_or(default_channel)
+        .trim()
+        .to_lowercase();
+    if !CHANNELS.contains(&channel.as_str()) {
+        return Err(AppError::invalid(
+            "channel",
+            format!("Channel must be one of: {}.", CHANNELS.join(", ")),
+        ));
+    }
+    let category = validate_category(input.category.as_deref())?;
+    let priority = input.priority.unwrap_or(Priority::Medium);
+    let now = now_ms();
+
+    let mut tx = db.begin_write().await?;
+    let conn = tx.conn();
+    let pipeline_id = match input.pipeline_id {
+        Some(id) => {
+            sqlx::query("SELECT id FROM pipelines WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
+            id
+        }
+        None => sqlx::query("SELECT id FROM pipelines ORDER BY position, id LIMIT 1")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("id")?,
+    };
+    let status =
+        resolve_status(conn, pipeline_id, input.status_id, input.status.as_deref()).await?;
+    if let Some(owner) = input.owner_id {
+        check_owner(conn, owner).await?;
+    }
+    if let Some(team) = input.team_id {
+        check_team(conn, team).await?;
+    }
+    let contact_id = match &input.contact {
+        Some(c) => Some(contacts::service::find_or_create(conn, c).await?),
+        None => None,
+    };
+    let number: i64 = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("value")?;
+    let row = sqlx::query(
+        "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
+         owner_id, team_id, channel, contact_id, created_at, updated_at, closed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
+    )
+    .bind(number)
+    .bind(&subject)
+    .bind(pipeline_id)
+    .bind(status.id)
+    .bind(status.category.as_str())
+    .bind(priority.rank())
+    .bind(&category)
+    .bind(input.owner_id)
+    .bind(input.team_id)
+    .bind(&channel)
+    .bind(contact_id)
+    .bind(now)
+    .bind((status.category == StatusCategory::Closed).then_some(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = row.try_get("id")?;
+    events::append(
+        conn,
+        events::TICKET_CREATED,
+        Some(id),
+        Some(actor.id),
+        &json!({"number": number, "subject": subject, "status": status.name, "owner_id": input.owner_id}),
+        now,
+    )
+    .await?;
+    if let Some(body) = body {
+        // The description a customer gave is their inbound message; without
+        // a contact it is the agent's own note.
+        let (kind, user, contact) = match contact_id {
+            Some(c) => (EntryKind::Inbound, None, Some(c)),
+            None => (EntryKind::Note, Some(actor.id), None),
+        };
+        insert_entry(
+            conn,
+            id,
+            kind,
+            user,
+            contact,
+            body,
+            &sanitize::text_to_html(body),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn get(db: &Db, _actor: &User, id: i64) -> Result<Ticket, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    from_row(&row)
+}
+
+pub async fn get_by_number(db: &Db, _actor: &User, number: i64) -> Result<Ticket, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE t.number = $1"))
+        .bind(number)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    from_row(&row)
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Updated => "t.updated_at",
+        SortKey::Created => "t.created_at",
+        SortKey::Priority => "t.priority",
+        SortKey::Number => "t.number",
+    }
+}
+
+fn sort_value(key: SortKey, t: &Ticket) -> i64 {
+    match key {
+        SortKey::Updated => t.updated_at,
+        SortKey::Created => t.created_at,
+        SortKey::Priority => t.priority.rank(),
+        SortKey::Number => t.number,
+    }
+}
+
+/// A keyset cursor: the sort value and id of the last row of a page.
+pub fn encode_cursor(value: i64, id: i64) -> String {
+    format!("{value}_{id}")
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<(i64, i64), AppError> {
+    let bad = || AppError::invalid("cursor", "Invalid cursor.");
+    let (v, id) = cursor.split_once('_').ok_or_else(bad)?;
+    Ok((
+        v.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// One page of tickets. Pages are keyset-paginated on `(sort key, id)`, so a
+/// deep page costs the same as the first.
+pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, AppError> {
+    let limit = q.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "Limit must be between 1 and 100.",
+        ));
+    }
+    let mut sql = SqlBuilder::new(SELECT);
+    sql.push(" WHERE 1 = 1");
+    if let Some(view) = q.view {
+        views::service::push_filter(&mut sql, view, actor);
+    }
+    if let Some(c) = q.status_category {
+        sql.push(" AND t.status_category = ").bind_text(c.as_str());
+    }
+    if let Some(p) = q.priority {
+        sql.push(" AND t.priority = ").bind_int(p.rank());
+    }
+    if let Some(o) = q.owner_id {
+        sql.push(" AND t.owner_id = ").bind_int(o);
+    }
+    if let Some(team) = q.team_id {
+        sql.push(" AND t.team_id = ").bind_int(team);
+    }
+    if let Some(c) = q.contact_id {
+        sql.push(" AND t.contact_id = ").bind_int(c);
+    }
+    let col = sort_column(q.sort);
+    let (cmp, dir) = if q.asc { (">", "ASC") } else { ("<", "DESC") };
+    if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let (value, id) = decode_cursor(cursor)?;
+        sql.push(&format!(" AND ({col}, t.id) {cmp} ("));
+        sql.bind_int(value).push(", ").bind_int(id).push(")");
+    }
+    sql.push(&format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "));
+    sql.bind_int(limit + 1);
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let next_cursor = if tickets.len() as i64 > limit {
+        tickets.truncate(limit as usize);
+        tickets
+            .last()
+            .map(|t| encode_cursor(sort_value(q.sort, t), t.id))
+    } else {
+        None
+    };
+    Ok(TicketPage {
+        tickets,
+        next_cursor,
+    })
+}
+
+/// Applies a patch in one transaction, records each change in the thread
+/// (a system entry) and in the event log.
+pub async fn update(
+    db: &Db,
+    actor: &User,
+    id: i64,
+    patch: TicketPatch,
+) -> Result<Ticket, AppError> {
+    require_worker(actor)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let conn = tx.conn();
+    let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("Ticket"))?;
+    let current = from_row(&row)?;
+
+    let mut set = SqlBuilder::new("UPDATE tickets SET updated_at = ");
+    set.bind_int(now);
+    // Human-readable descriptions of what changed, for the timeline.
+    let mut changes: Vec<String> = Vec::new();
+    let mut fields = serde_json::Map::new();
+
+    if let Some(subject) = &patch.subject {
+        let subject = required_text("subject", "Subject", subject, MAX_SUBJECT_CHARS)?;
+        if subject != current.subject {
+            set.push(", subject = ").bind_text(subject.clone());
+            changes.push(format!("renamed the ticket to “{subject}”"));
+            fields.insert("subject".into(), json!(subject));
+        }
+    }
+    if patch.status_id.is_some() || patch.status.is_some() {
+        let status = resolve_status(
+            conn,
+            current.pipeline_id,
+            patch.status_id,
+            patch.status.as_deref(),
+        )
+        .await?;
+        if status.id != current.status_id {
+            set.push(", status_id = ").bind_int(status.id);
+            set.push(", status_category = ")
+                .bind_text(status.category.as_str());
+            match (
+                current.status_category == StatusCategory::Closed,
+                status.category == StatusCategory::Closed,
+            ) {
+                (false, true) => {
+                    set.push(", closed_at = ").bind_int(now);
+                }
+                (true, false) => {
+                    set.push(", closed_at = NULL");
+                }
+                _ => {}
+            }
+            changes.push(format!(
+                "changed the status from {} to {}",
+                current.status, status.name
+            ));
+            fields.insert("status".into(), json!(status.name));
+        }
+    }
+    if let Some(priority) = patch.priority {
+        if priority != current.priority {
+            set.push(", priority = ").bind_int(priority.rank());
+            changes.push(format!(
+                "changed the priority from {} to {}",
+                current.priority.label(),
+                priority.label()
+            ));
+            fields.insert("priority".into(), json!(priority));
+        }
+    }
+    if let Some(category) = &patch.category {
+        let category = validate_category(category.as_deref())?;
+        if category != current.category {
+            match &category {
+                Some(c) => set.push(", category = ").bind_text(c.clone()),
+                None => set.push(", category = NULL"),
+            };
+            changes.push(match &category {
+                Some(c) => format!("set the category to {c}"),
+                None => "cleared the category".to_string(),
+            });
+            fields.insert("category".into(), json!(category));
+        }
+    }
+    if let Some(owner) = patch.owner_id {
+        if owner != current.owner_id {
+            match owner {
+                Some(o) => {
+                    let name = check_owner(conn, o).await?;
+                    set.push(", owner_id = ").bind_int(o);
+                    changes.push(format!("assigned the ticket to {name}"));
+                }
+                None => {
+                    set.push(", owner_id = NULL");
+                    changes.push("unassigned the ticket".to_string());
+                }
+            }
+            fields.insert("owner_id".into(), json!(owner));
+        }
+    }
+    if let Some(team) = patch.team_id {
+        if team != current.team_id {
+            match team {
+                Some(t) => {
+                    let name = check_team(conn, t).await?;
+                    set.push(", team_id = ").bind_int(t);
+                    changes.push(format!("moved the ticket to team {name}"));
+                }
+                None => {
+                    set.push(", team_id = NULL");
+                    changes.push("removed the team".to_string());
+                }
+            }
+            fields.insert("team_id".into(), json!(team));
+        }
+    }
+    if changes.is_empty() {
+        // Nothing changed: no write, no event.
+        drop(tx);
+        return Ok(current);
+    }
+    set.push(" WHERE id = ").bind_int(id);
+    set.query().execute(&mut *conn).await?;
+    let text = format!("{} {}.", actor.name, changes.join(", "));
+    insert_entry(
+        conn,
+        id,
+        EntryKind::Event,
+        Some(actor.id),
+        None,
+        &text,
+        &sanitize::text_to_html(&text),
+        now,
+    )
+    .await?;
+    events::append(
+        conn,
+        events::TICKET_UPDATED,
+        Some(id),
+        Some(actor.id),
+        &serde_json::Value::Object(fields),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, actor, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(
+            decode_cursor(&encode_cursor(1_700_000, 42)).unwrap(),
+            (1_700_000, 42)
+        );
+        assert_eq!(decode_cursor(&encode_cursor(-3, 1)).unwrap(), (-3, 1));
+        for bad in ["", "12", "a_b", "1_", "_1", "1_2_3"] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn categories_are_canonicalised() {
+        assert_eq!(
+            validate_category(Some("billing ISSUE")).unwrap().as_deref(),
+            Some("Billing issue")
+        );
+        assert_eq!(validate_category(Some("  ")).unwrap(), None);
+        assert!(validate_category(Some("Gossip")).is_err());
+    }
+
+    #[test]
+    fn long_bodies_are_refused() {
+        assert!(validate_body(&"x".repeat(MAX_BODY_CHARS)).is_ok());
+        assert!(validate_body(&"x".repeat(MAX_BODY_CHARS + 1)).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! Users, their roles, and teams.
+
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do in the help desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including settings and user administration.
+    SuperAdmin,
+    /// A help desk seat: every workspace feature.
+    Agent,
+    /// View and comment (internal notes) only.
+    Collaborator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "super_admin",
+            Role::Agent => "agent",
+            Role::Collaborator => "collaborator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "super_admin" => Some(Role::SuperAdmin),
+            "agent" => Some(Role::Agent),
+            "collaborator" => Some(Role::Collaborator),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "Super admin",
+            Role::Agent => "Agent",
+            Role::Collaborator => "Collaborator",
+        }
+    }
+}
+
+/// A signed-in person, as the services see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl User {
+    /// Create tickets, reply, edit properties: agents and admins.
+    pub fn can_work_tickets(&self) -> bool {
+        matches!(self.role, Role::SuperAdmin | Role::Agent)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::SuperAdmin
+    }
+
+    /// Initials for avatars ("Ana Ruiz" -> "AR").
+    pub fn initials(&self) -> String {
+        initials(&self.name)
+    }
+}
+
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    /// User ids of the team's members.
+    pub member_ids: Vec<i64>,
+}
+
+/// Input for creating a user (super admins only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    /// At least 8 characters; when absent the user cannot sign in with a
+    /// password until one is set.
+    pub password: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub team_ids: Vec<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip() {
+        for r in [Role::SuperAdmin, Role::Agent, Role::Collaborator] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn collaborators_cannot_work_tickets() {
+        let mut u = User {
+            id: 1,
+            email: "a@b.c".into(),
+            name: "Ana Ruiz".into(),
+            role: Role::Collaborator,
+        };
+        assert!(!u.can_work_tickets());
+        u.role = Role::Agent;
+        assert!(u.can_work_tickets());
+        assert!(!u.is_admin());
+        assert_eq!(u.initials(), "AR");
+    }
+}

@@ -1,0 +1,242 @@
+//! The help desk workspace: views on the left, the ticket list in the
+//! middle, the open ticket on the right, plus the create panel, keyboard
+//! shortcuts and their help overlay.
+//!
+//! The URL is the state: `/views/<view>[/tickets/<number>]?sort=&asc=&cursor=`
+//! so deep links and the back button work.
+
+mod shortcuts;
+
+use crate::auth::{hard_navigate, SignOut};
+use crate::error::server_error_message;
+use crate::messages::NewEntryKind;
+use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
+use crate::tickets::create::CreatePanel;
+use crate::tickets::detail::TicketPane;
+use crate::tickets::list::TicketList;
+use crate::tickets::Pipeline;
+use crate::users::{Team, User};
+use crate::views::{ViewCount, ViewId};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+/// What the workspace needs once per page: who is signed in and the
+/// choices of the pickers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceMeta {
+    pub me: User,
+    pub users: Vec<User>,
+    pub teams: Vec<Team>,
+    pub pipelines: Vec<Pipeline>,
+}
+
+/// `None` when nobody is signed in (the page then leads to sign-in).
+#[server(prefix = "/rpc", endpoint = "load_workspace")]
+pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
+    let Some(me) = crate::auth::current_user().await? else {
+        return Ok(None);
+    };
+    let state = crate::state::app_state();
+    Ok(Some(WorkspaceMeta {
+        me,
+        users: crate::users::service::list(&state.db).await?,
+        teams: crate::users::service::list_teams(&state.db).await?,
+        pipelines: crate::tickets::service::pipelines(&state.db).await?,
+    }))
+}
+
+#[server(prefix = "/rpc", endpoint = "view_counts")]
+pub async fn view_counts() -> Result<Vec<ViewCount>, ServerFnError> {
+    let user = crate::auth::require_user().await?;
+    let state = crate::state::app_state();
+    Ok(crate::views::service::counts(&state.db, &user).await?)
+}
+
+/// Shared state of one workspace page, provided as context to its parts.
+#[derive(Clone, Copy)]
+pub struct Ws {
+    pub meta: StoredValue<WorkspaceMeta>,
+    pub update: ServerAction<UpdateTicket>,
+    pub add: ServerAction<AddEntry>,
+    pub create: ServerAction<CreateTicket>,
+    pub show_create: RwSignal<bool>,
+    pub show_help: RwSignal<bool>,
+    pub composer_mode: RwSignal<NewEntryKind>,
+    pub composer: NodeRef<html::Textarea>,
+    /// Ticket numbers of the list as shown, for next/previous.
+    pub visible: RwSignal<Vec<i64>>,
+    /// Bumped by every completed mutation; the lists, counts and open
+    /// ticket reload when it changes.
+    pub refresh: Memo<usize>,
+}
+
+impl Ws {
+    pub fn me(&self) -> User {
+        self.meta.with_value(|m| m.me.clone())
+    }
+}
+
+/// The current route, as the list and links need it.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub view: Memo<String>,
+    pub number: Memo<Option<i64>>,
+    pub sort: Memo<Option<String>>,
+    pub asc: Memo<bool>,
+    pub cursor: Memo<Option<String>>,
+}
+
+impl Route {
+    /// The query string that keeps the list's sort (not its page) when a
+    /// ticket is opened.
+    pub fn sort_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.sort.get() {
+            parts.push(format!("sort={s}"));
+        }
+        if self.asc.get() {
+            parts.push("asc=true".to_string());
+        }
+        if let Some(c) = self.cursor.get() {
+            parts.push(format!("cursor={c}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+
+    pub fn ticket_href(&self, number: i64) -> String {
+        format!(
+            "/views/{}/tickets/{number}{}",
+            self.view.get(),
+            self.sort_query()
+        )
+    }
+}
+
+#[component]
+pub fn Workspace() -> impl IntoView {
+    let meta = Resource::new(|| (), |_| load_workspace());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match meta.await {
+                    Ok(Some(meta)) => view! { <WorkspaceLayout meta/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => {
+                        view! { <p class="form-error">{server_error_message(&e)}</p> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let route = Route {
+        view: Memo::new(move |_| {
+            params
+                .read()
+                .get("view")
+                .unwrap_or_else(|| "unassigned".into())
+        }),
+        number: Memo::new(move |_| params.read().get("number").and_then(|n| n.parse().ok())),
+        sort: Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty())),
+        asc: Memo::new(move |_| query.read().get("asc").as_deref() == Some("true")),
+        cursor: Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty())),
+    };
+    provide_context(route);
+
+    let update = ServerAction::<UpdateTicket>::new();
+    let add = ServerAction::<AddEntry>::new();
+    let create = ServerAction::<CreateTicket>::new();
+    let refresh =
+        Memo::new(move |_| update.version().get() + add.version().get() + create.version().get());
+    let ws = Ws {
+        meta: StoredValue::new(meta),
+        update,
+        add,
+        create,
+        show_create: RwSignal::new(false),
+        show_help: RwSignal::new(false),
+        composer_mode: RwSignal::new(NewEntryKind::Reply),
+        composer: NodeRef::new(),
+        visible: RwSignal::new(Vec::new()),
+        refresh,
+    };
+    provide_context(ws);
+    shortcuts::install(ws, route);
+
+    let counts = Resource::new(move || refresh.get(), |_| view_counts());
+    let me = ws.me();
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if sign_out.value().get().is_some() {
+            hard_navigate("/login");
+        }
+    });
+
+    view! {
+        <div class="workspace">
+            <nav class="views" aria-label="Views">
+                <div class="brand">"Ayuda"</div>
+                <ul class="view-list">
+                    {ViewId::ALL
+                        .into_iter()
+                        .map(|v| {
+                            let count = move || {
+                                counts
+                                    .get()
+                                    .and_then(|r| r.ok())
+                                    .and_then(|cs| cs.into_iter().find(|c| c.view == v))
+                                    .map(|c| c.count.to_string())
+                                    .unwrap_or_default()
+                            };
+                            let active = move || route.view.get() == v.slug();
+                            view! {
+                                <li>
+                                    <A href=format!("/views/{}", v.slug()) attr:class=move || if active() { "view active" } else { "view" } attr:data-testid=format!("view-{}", v.slug())>
+                                        <span class="view-name">{v.label()}</span>
+                                        <Transition fallback=|| ()>
+                                            <span class="count">{count}</span>
+                                        </Transition>
+                                    </A>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+                {me.can_work_tickets().then(|| view! {
+                    <button class="btn primary create-btn" data-testid="create-ticket" on:click=move |_| ws.show_create.set(true)>
+                        "Create ticket"
+                    </button>
+                })}
+                <div class="me">
+                    <span class="avatar" title=me.name.clone()>{me.initials()}</span>
+                    <span class="me-name" data-testid="me-name">{me.name.clone()}</span>
+                    <span class="muted me-role">{me.role.label()}</span>
+                    <ActionForm action=sign_out attr:class="signout">
+                        <button type="submit" class="btn link" data-testid="sign-out">"Sign out"</button>
+                    </ActionForm>
+                    <button class="btn link" title="Keyboard shortcuts (?)" on:click=move |_| ws.show_help.set(true)>"Shortcuts"</button>
+                </div>
+            </nav>
+            <TicketList/>
+            <TicketPane/>
+            <Show when=move || ws.show_create.get()>
+                <CreatePanel/>
+            </Show>
+            <Show when=move || ws.show_help.get()>
+                <shortcuts::HelpOverlay/>
+            </Show>
+        </div>
+    }
+}

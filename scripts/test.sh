@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test`: every test, on a fresh machine too.
+#  1. installs the build and test tools that are missing;
+#  2. builds the release app (server + WASM) with cargo-leptos;
+#  3. runs the Rust tests (unit and integration) against SQLite and against
+#     PostgreSQL (a throwaway cluster, unless AYUDA_TEST_PG_URL is set);
+#  4. runs the Playwright browser tests against the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+scripts/install-tools.sh
+scripts/install-test-deps.sh
+
+echo "==> Building the release app (server + WASM)"
+cargo leptos build --release
+
+tmp=$(mktemp -d /tmp/ayuda-test.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+  if [ -n "${started_pg:-}" ]; then scripts/pg-test-server.sh stop "$tmp/pg"; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ -z "${AYUDA_TEST_PG_URL:-}" ]; then
+  echo "==> Starting a throwaway PostgreSQL"
+  eval "$(scripts/pg-test-server.sh start "$tmp/pg")"
+  started_pg=1
+fi
+
+echo "==> Rust tests (SQLite and PostgreSQL)"
+# --release shares the dependency build with the release app above.
+cargo test --release -p app -p server
+
+echo "==> Browser tests (Playwright, Debian Chromium)"
+(cd end2end && npx playwright test)
+
+scripts/wasm-size.sh || true
+echo "==> All tests passed in $(( $(date +%s) - start )) s"

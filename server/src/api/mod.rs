@@ -1,0 +1,154 @@
+//! REST API v1 (`/api/v1`). Handlers are thin: they authenticate, decode
+//! the request and call the same services as the server functions.
+//! Errors are `{"error": {"code", "message", "field"?}}` with the matching
+//! HTTP status.
+
+mod contacts;
+mod openapi;
+mod session;
+mod tickets;
+mod users;
+
+use app::error::AppError;
+use app::state::AppState;
+use app::users::User;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/session", post(session::sign_in).delete(session::sign_out))
+        .route("/me", get(session::me))
+        .route("/tokens", post(session::create_token))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route(
+            "/tickets/{id}/messages",
+            get(tickets::list_messages).post(tickets::add_message),
+        )
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::get))
+        .route("/users", get(users::list).post(users::create))
+        .route("/teams", get(users::list_teams).post(users::create_team))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { ApiError::from(AppError::not_found("API endpoint")) })
+}
+
+/// An error as the REST API reports it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        let field = match &err {
+            AppError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        ApiError {
+            status: StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: err.code(),
+            message: err.to_string(),
+            field,
+        }
+    }
+}
+
+/// Maps an extractor rejection (bad JSON, wrong types, too large) to the
+/// API's error shape, keeping axum's status (400, 413, 415, 422).
+fn rejection(status: StatusCode, text: String) -> ApiError {
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        _ => "bad_request",
+    };
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "The request body is too large (at most {} bytes).",
+            crate::MAX_BODY_BYTES
+        )
+    } else {
+        text
+    };
+    ApiError {
+        status,
+        code,
+        message,
+        field: None,
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        rejection(r.status(), r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        // A malformed id cannot name anything that exists.
+        let _ = r;
+        ApiError::from(AppError::not_found("Resource"))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        rejection(StatusCode::BAD_REQUEST, r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+/// JSON request bodies with API-shaped rejections.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Path parameters with API-shaped rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query strings with API-shaped rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The authenticated caller (session cookie or Bearer token); 401 without.
+pub struct Caller(pub User);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match app::auth::service::authenticate(&state.db, &parts.headers).await? {
+            Some((user, _)) => Ok(Caller(user)),
+            None => Err(AppError::Unauthenticated.into()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

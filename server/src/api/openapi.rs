@@ -1,0 +1,42 @@
+//! The OpenAPI document of API v1, generated from the handlers.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ayuda API", version = "1", description = "Help desk REST API. Authenticate with the session cookie (POST /api/v1/session) or a personal token (Authorization: Bearer ...). Errors are {\"error\": {\"code\", \"message\", \"field\"?}}."),
+    paths(
+        super::session::sign_in, super::session::sign_out, super::session::me, super::session::create_token,
+        super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::update,
+        super::tickets::list_messages, super::tickets::add_message,
+        super::contacts::list, super::contacts::create, super::contacts::get,
+        super::users::list, super::users::create, super::users::list_teams, super::users::create_team,
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                app::auth::service::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,101 @@
+//! The Ayuda server: wires the Leptos app, the REST API and the shared
+//! state into one axum router. `main.rs` runs it; the integration tests
+//! start it on an ephemeral port with [`spawn`].
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod csrf;
+
+use app::db::Db;
+use app::state::{AppState, Config};
+use app::{shell, App};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// Largest request body accepted anywhere (1 MiB); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Leptos options from the environment cargo-leptos sets (`LEPTOS_SITE_ROOT`,
+/// `LEPTOS_SITE_ADDR`, ...), with the workspace's defaults otherwise.
+pub fn leptos_options() -> LeptosOptions {
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let addr: SocketAddr = env("LEPTOS_SITE_ADDR", "127.0.0.1:3000")
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000)));
+    LeptosOptions::builder()
+        .output_name("ayuda")
+        .site_root(env("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(env("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(addr)
+        .build()
+}
+
+/// Builds the whole application router over `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(csrf::check_origin))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Connects, migrates and returns the state for `database_url`.
+pub async fn prepare(
+    database_url: &str,
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, String> {
+    let db = Db::connect(database_url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        leptos_options,
+    })
+}
+
+/// A running server, for tests and embedding.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Serves `state` on `listener` in a background task.
+pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Running {
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Running { addr, state, task }
+}

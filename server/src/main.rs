@@ -1,0 +1,77 @@
+//! `ayuda`: runs the help desk workspace.
+//!
+//! Environment:
+//! - `DATABASE_URL` — `sqlite://path` (default `sqlite://data/ayuda.db`) or `postgres://...`
+//! - `LEPTOS_SITE_ADDR` — listen address (default `127.0.0.1:3000`)
+//! - `AYUDA_ADMIN_EMAIL` / `AYUDA_ADMIN_PASSWORD` — the first super admin,
+//!   created on an empty database (a password is generated and printed when unset)
+//! - `AYUDA_DEMO=0` — skip the demo workspace
+//! - `AYUDA_SECURE_COOKIES=1` — mark the session cookie Secure (behind HTTPS)
+//! - `RUST_LOG` — log filter (default `info`)
+
+#![recursion_limit = "256"]
+
+use app::state::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(message) = run().await {
+        eprintln!("ayuda: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let database_url = env("DATABASE_URL").unwrap_or_else(|| "sqlite://data/ayuda.db".into());
+    let config = Config {
+        secure_cookies: env("AYUDA_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+        ..Config::default()
+    };
+    let options = server::leptos_options();
+    let addr = options.site_addr;
+    let state = server::prepare(&database_url, config, options).await?;
+
+    let admin_email = env("AYUDA_ADMIN_EMAIL").unwrap_or_else(|| "admin@ayuda.localhost".into());
+    let admin_password = env("AYUDA_ADMIN_PASSWORD");
+    match app::demo::ensure_admin(&state.db, &admin_email, admin_password.as_deref()).await {
+        Ok(Some(generated)) => {
+            println!("Created super admin {admin_email} with password: {generated}")
+        }
+        Ok(None) => {}
+        Err(e) => return Err(format!("cannot create the first super admin: {e}")),
+    }
+    if env("AYUDA_DEMO").as_deref() != Some("0") {
+        match app::demo::seed(&state.db).await {
+            Ok(true) => println!(
+                "Seeded the demo workspace. Demo agents (e.g. ana@ayuda.example) sign in with password: {}",
+                app::demo::DEMO_PASSWORD
+            ),
+            Ok(false) => {}
+            Err(e) => return Err(format!("cannot seed demo data: {e}")),
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    println!("Ayuda is running at http://{addr}");
+    let app = server::router(state.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
+    state.db.close().await;
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Test harness: every test starts the real server on an ephemeral port
+//! against a fresh, migrated database — a new SQLite file, or a new
+//! database on the PostgreSQL server named by `AYUDA_TEST_PG_URL`
+//! (`make test` starts a throwaway one).
+
+#![allow(dead_code)]
+
+use app::db::Db;
+use app::state::{AppState, Config};
+use app::users::{NewUser, Role, User};
+use reqwest::header::{HeaderMap, HeaderValue, ORIGIN};
+use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const ADMIN_EMAIL: &str = "admin@test.example";
+pub const ADMIN_PASSWORD: &str = "admin-password";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub backend: Backend,
+    _dir: tempfile::TempDir,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}/ayuda.db", dir.path().display()),
+        Backend::Postgres => {
+            let admin_url = std::env::var("AYUDA_TEST_PG_URL").expect(
+                "PostgreSQL tests need AYUDA_TEST_PG_URL (postgres://user@host:port/db); `make test` starts a server and sets it",
+            );
+            let name = format!(
+                "ayuda_test_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_micros()
+            );
+            let admin = Db::connect(&admin_url)
+                .await
+                .expect("connect to AYUDA_TEST_PG_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(admin.pool())
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let (base, query) = match admin_url.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (admin_url.clone(), String::new()),
+            };
+            let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+            format!("{server}/{name}{query}")
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = database_url(backend, &dir).await;
+        let state = server::prepare(&url, Config::default(), server::leptos_options())
+            .await
+            .expect("prepare app");
+        app::demo::ensure_admin(&state.db, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
+            .await
+            .expect("admin");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let running = server::spawn(listener, state.clone()).await;
+        TestApp {
+            base: format!("http://{}", running.addr),
+            state,
+            backend,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client with a cookie jar that sends our own Origin, like a browser
+    /// on the workspace page.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, HeaderValue::from_str(&self.base).unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// A browser-like client signed in over the REST API.
+    pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = self.browser();
+        let res = client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            200,
+            "sign in as {email}: {}",
+            res.text().await.unwrap()
+        );
+        client
+    }
+
+    pub async fn admin(&self) -> reqwest::Client {
+        self.signed_in(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user directly through the service layer.
+    pub async fn user(&self, name: &str, role: Role) -> User {
+        let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
+        app::users::service::create_unchecked(
+            &self.state.db,
+            NewUser {
+                email,
+                name: name.into(),
+                password: Some("password-123".into()),
+                role,
+                team_ids: vec![],
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn signed_in_as(&self, user: &User) -> reqwest::Client {
+        self.signed_in(&user.email, "password-123").await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.state.db.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+    }
+}
+
+/// Sends a JSON request and returns (status, body).
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Runs one async test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::TestApp::spawn($crate::common::Backend::Postgres).await).await;
+                }
+            }
+        )*
+    };
+}
