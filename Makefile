@@ -5,6 +5,8 @@
 
 # Leptos reads this at compile time; cargo-leptos sets the same value.
 export LEPTOS_OUTPUT_NAME := ayuda
+# wasm-opt from tools/ (npm's binaryen) before any older one on the system.
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(PATH)
 
 run:
 	scripts/install-tools.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building Ayuda needs and is missing: the wasm32 target,
 # cargo-leptos (built from crates.io without its downloader), the
-# wasm-bindgen CLI matching Cargo.lock, and wasm-opt (Debian's binaryen).
+# wasm-bindgen CLI matching Cargo.lock, and wasm-opt (binaryen, from npm).
 # Safe to run again: each step is skipped when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB_VERSION\$"; then
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
-if ! command -v wasm-opt >/dev/null; then
-  log "Installing wasm-opt (binaryen)"
-  apt_install binaryen
+# wasm-opt comes from npm's binaryen (a current release, run by node):
+# Debian's binaryen 108 breaks the reference-types tables of today's
+# wasm-bindgen output. The Makefile puts tools/node_modules/.bin first on PATH.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package.json -nt tools/node_modules/.package-lock.json ]; then
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "Installing wasm-opt (binaryen from npm)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi

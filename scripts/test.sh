@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+export PATH="$PWD/tools/node_modules/.bin:$PATH"
+export LEPTOS_OUTPUT_NAME=ayuda
 
 scripts/install-tools.sh
 scripts/install-test-deps.sh

@@ -93,6 +93,24 @@ impl From<sqlx::Error> for AppError {
 // Server functions turn an `AppError` into `ServerFnError::ServerError` with
 // its safe `Display` text through server_fn's blanket `From<E: Error>`.
 
+/// Runs a server function's body and reports its error with the matching
+/// HTTP status (a wrong password is a 422, not a server failure) and the
+/// error's safe message.
+#[cfg(feature = "ssr")]
+pub async fn server_fn<T>(
+    body: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, leptos::prelude::ServerFnError> {
+    body.await.map_err(|err| {
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(
+                http::StatusCode::from_u16(err.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        leptos::prelude::ServerFnError::ServerError(err.to_string())
+    })
+}
+
 /// The message to show inline for a failed server function call.
 pub fn server_error_message(err: &leptos::prelude::ServerFnError) -> String {
     match err {

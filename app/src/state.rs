@@ -41,6 +41,13 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 /// The state inside a server function or an SSR render.
-pub fn app_state() -> AppState {
-    leptos::prelude::expect_context::<AppState>()
+///
+/// An error rather than a panic when it is missing: during SSR a resource
+/// whose component was already replaced can still be polled once with a
+/// detached owner, and a panic there would abort the whole page stream.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::debug!("server function ran without the app state in context");
+        crate::error::AppError::Internal
+    })
 }

@@ -11,7 +11,7 @@ use leptos_router::components::Redirect;
 /// The signed-in user of a server function or SSR render.
 #[cfg(feature = "ssr")]
 pub async fn current_user() -> Result<Option<User>, crate::error::AppError> {
-    let state = crate::state::app_state();
+    let state = crate::state::app_state()?;
     let Some(parts) = use_context::<http::request::Parts>() else {
         return Ok(None);
     };
@@ -31,44 +31,50 @@ pub async fn require_user() -> Result<User, crate::error::AppError> {
 /// Who is signed in (None when nobody is).
 #[server(prefix = "/rpc", endpoint = "me")]
 pub async fn get_me() -> Result<Option<User>, ServerFnError> {
-    Ok(current_user().await?)
+    crate::error::server_fn(async move { Ok(current_user().await?) }).await
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
-    let state = crate::state::app_state();
-    let (_, secret) =
-        service::sign_in(&state.db, state.config.session_ttl_ms, &email, &password).await?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = service::session_cookie_header(
-        &secret,
-        state.config.session_ttl_ms,
-        state.config.secure_cookies,
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-        response.insert_header(http::header::SET_COOKIE, value);
-    }
-    // Without JavaScript the form posts here directly: send the browser on.
-    leptos_axum::redirect("/");
-    Ok(())
+    crate::error::server_fn(async move {
+        let state = crate::state::app_state()?;
+        let (_, secret) =
+            service::sign_in(&state.db, state.config.session_ttl_ms, &email, &password).await?;
+        let response = expect_context::<leptos_axum::ResponseOptions>();
+        let cookie = service::session_cookie_header(
+            &secret,
+            state.config.session_ttl_ms,
+            state.config.secure_cookies,
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.insert_header(http::header::SET_COOKIE, value);
+        }
+        // Without JavaScript the form posts here directly: send the browser on.
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ServerFnError> {
-    let state = crate::state::app_state();
-    if let Some(parts) = use_context::<http::request::Parts>() {
-        if let Some(secret) = service::session_cookie(&parts.headers) {
-            service::sign_out(&state.db, &secret).await?;
+    crate::error::server_fn(async move {
+        let state = crate::state::app_state()?;
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            if let Some(secret) = service::session_cookie(&parts.headers) {
+                service::sign_out(&state.db, &secret).await?;
+            }
         }
-    }
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    if let Ok(value) =
-        http::HeaderValue::from_str(&service::clear_cookie_header(state.config.secure_cookies))
-    {
-        response.insert_header(http::header::SET_COOKIE, value);
-    }
-    leptos_axum::redirect("/login");
-    Ok(())
+        let response = expect_context::<leptos_axum::ResponseOptions>();
+        if let Ok(value) =
+            http::HeaderValue::from_str(&service::clear_cookie_header(state.config.secure_cookies))
+        {
+            response.insert_header(http::header::SET_COOKIE, value);
+        }
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
 }
 
 /// Full-page navigation, so the next page is rendered by the server with

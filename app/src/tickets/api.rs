@@ -1,12 +1,17 @@
 //! Server functions the workspace calls for tickets and threads. Each one
 //! authenticates the caller and hands over to the services.
 
-use super::{NewTicket, Priority, SortKey, Ticket, TicketPage, TicketPatch, TicketQuery};
-use crate::contacts::ContactRef;
-use crate::messages::{NewEntry, NewEntryKind, ThreadEntry};
-use crate::views::ViewId;
+use super::{Ticket, TicketPage};
+use crate::messages::ThreadEntry;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {
+    super::{NewTicket, Priority, SortKey, TicketPatch, TicketQuery},
+    crate::contacts::ContactRef,
+    crate::messages::{NewEntry, NewEntryKind},
+    crate::views::ViewId,
+};
 
 /// An open ticket with its thread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,67 +27,78 @@ pub async fn list_tickets(
     asc: Option<bool>,
     cursor: Option<String>,
 ) -> Result<TicketPage, ServerFnError> {
-    use crate::error::AppError;
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    let view = ViewId::from_slug(&view).ok_or_else(|| AppError::not_found("View"))?;
-    let sort = match sort.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => SortKey::parse(s).ok_or_else(|| AppError::invalid("sort", "Unknown sort."))?,
-        None => SortKey::default(),
-    };
-    let query = TicketQuery {
-        view: Some(view),
-        sort,
-        asc: asc.unwrap_or(false),
-        cursor,
-        limit: Some(25),
-        ..Default::default()
-    };
-    Ok(super::service::list(&state.db, &user, &query).await?)
+    crate::error::server_fn(async move {
+        use crate::error::AppError;
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let view = ViewId::from_slug(&view).ok_or_else(|| AppError::not_found("View"))?;
+        let sort = match sort.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => {
+                SortKey::parse(s).ok_or_else(|| AppError::invalid("sort", "Unknown sort."))?
+            }
+            None => SortKey::default(),
+        };
+        let query = TicketQuery {
+            view: Some(view),
+            sort,
+            asc: asc.unwrap_or(false),
+            cursor,
+            limit: Some(25),
+            ..Default::default()
+        };
+        Ok(super::service::list(&state.db, &user, &query).await?)
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "open_ticket")]
 pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    let ticket = super::service::get_by_number(&state.db, &user, number).await?;
-    let entries = crate::messages::service::list(&state.db, &user, ticket.id).await?;
-    Ok(TicketDetail { ticket, entries })
+    crate::error::server_fn(async move {
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let ticket = super::service::get_by_number(&state.db, &user, number).await?;
+        let entries = crate::messages::service::list(&state.db, &user, ticket.id).await?;
+        Ok(TicketDetail { ticket, entries })
+    })
+    .await
 }
 
 /// Changes one property from the sidebar or header. `value` is the new
 /// value as the form control gives it ("" clears owner, team, category).
 #[server(prefix = "/rpc", endpoint = "update_ticket")]
 pub async fn update_ticket(id: i64, field: String, value: String) -> Result<Ticket, ServerFnError> {
-    use crate::error::AppError;
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    let id_or_none = |field: &str| -> Result<Option<i64>, AppError> {
-        if value.is_empty() {
-            Ok(None)
-        } else {
-            value
-                .parse()
-                .map(Some)
-                .map_err(|_| AppError::invalid(field, "Invalid value."))
+    crate::error::server_fn(async move {
+        use crate::error::AppError;
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let id_or_none = |field: &str| -> Result<Option<i64>, AppError> {
+            if value.is_empty() {
+                Ok(None)
+            } else {
+                value
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| AppError::invalid(field, "Invalid value."))
+            }
+        };
+        let mut patch = TicketPatch::default();
+        match field.as_str() {
+            "subject" => patch.subject = Some(value.clone()),
+            "status_id" => patch.status_id = id_or_none("status_id")?,
+            "priority" => {
+                patch.priority = Some(
+                    Priority::parse(&value)
+                        .ok_or_else(|| AppError::invalid("priority", "Unknown priority."))?,
+                )
+            }
+            "category" => patch.category = Some(Some(value.clone()).filter(|v| !v.is_empty())),
+            "owner_id" => patch.owner_id = Some(id_or_none("owner_id")?),
+            "team_id" => patch.team_id = Some(id_or_none("team_id")?),
+            _ => return Err(AppError::invalid("field", "Unknown property.")),
         }
-    };
-    let mut patch = TicketPatch::default();
-    match field.as_str() {
-        "subject" => patch.subject = Some(value.clone()),
-        "status_id" => patch.status_id = id_or_none("status_id")?,
-        "priority" => {
-            patch.priority = Some(
-                Priority::parse(&value)
-                    .ok_or_else(|| AppError::invalid("priority", "Unknown priority."))?,
-            )
-        }
-        "category" => patch.category = Some(Some(value.clone()).filter(|v| !v.is_empty())),
-        "owner_id" => patch.owner_id = Some(id_or_none("owner_id")?),
-        "team_id" => patch.team_id = Some(id_or_none("team_id")?),
-        _ => return Err(AppError::invalid("field", "Unknown property.").into()),
-    }
-    Ok(super::service::update(&state.db, &user, id, patch).await?)
+        Ok(super::service::update(&state.db, &user, id, patch).await?)
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "add_entry")]
@@ -91,20 +107,23 @@ pub async fn add_entry(
     kind: String,
     body: String,
 ) -> Result<ThreadEntry, ServerFnError> {
-    use crate::error::AppError;
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    let kind = match kind.as_str() {
-        "reply" => NewEntryKind::Reply,
-        "note" => NewEntryKind::Note,
-        _ => return Err(AppError::invalid("kind", "Choose reply or note.").into()),
-    };
-    let entry = NewEntry {
-        kind,
-        body: Some(body),
-        body_html: None,
-    };
-    Ok(crate::messages::service::add(&state.db, &user, ticket_id, entry).await?)
+    crate::error::server_fn(async move {
+        use crate::error::AppError;
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let kind = match kind.as_str() {
+            "reply" => NewEntryKind::Reply,
+            "note" => NewEntryKind::Note,
+            _ => return Err(AppError::invalid("kind", "Choose reply or note.")),
+        };
+        let entry = NewEntry {
+            kind,
+            body: Some(body),
+            body_html: None,
+        };
+        Ok(crate::messages::service::add(&state.db, &user, ticket_id, entry).await?)
+    })
+    .await
 }
 
 /// The create-ticket panel's form.
@@ -122,39 +141,43 @@ pub struct CreateTicketForm {
 
 #[server(prefix = "/rpc", endpoint = "create_ticket")]
 pub async fn create_ticket(form: CreateTicketForm) -> Result<Ticket, ServerFnError> {
-    use crate::error::AppError;
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    let priority = match form.priority.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Some(
-            Priority::parse(p).ok_or_else(|| AppError::invalid("priority", "Unknown priority."))?,
-        ),
-        None => None,
-    };
-    let owner_id = match form.owner_id.as_deref().filter(|o| !o.is_empty()) {
-        Some(o) => Some(
-            o.parse()
-                .map_err(|_| AppError::invalid("owner_id", "Invalid owner."))?,
-        ),
-        None => None,
-    };
-    let contact = form
-        .contact_email
-        .filter(|e| !e.trim().is_empty())
-        .map(|email| ContactRef {
-            email,
-            name: form.contact_name.filter(|n| !n.trim().is_empty()),
-        });
-    let input = NewTicket {
-        subject: form.subject,
-        body: form.body,
-        contact,
-        priority,
-        status_id: form.status_id,
-        pipeline_id: form.pipeline_id,
-        owner_id,
-        channel: Some("agent".into()),
-        ..Default::default()
-    };
-    Ok(super::service::create(&state.db, &user, input, "agent").await?)
+    crate::error::server_fn(async move {
+        use crate::error::AppError;
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let priority = match form.priority.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                Priority::parse(p)
+                    .ok_or_else(|| AppError::invalid("priority", "Unknown priority."))?,
+            ),
+            None => None,
+        };
+        let owner_id = match form.owner_id.as_deref().filter(|o| !o.is_empty()) {
+            Some(o) => Some(
+                o.parse()
+                    .map_err(|_| AppError::invalid("owner_id", "Invalid owner."))?,
+            ),
+            None => None,
+        };
+        let contact = form
+            .contact_email
+            .filter(|e| !e.trim().is_empty())
+            .map(|email| ContactRef {
+                email,
+                name: form.contact_name.filter(|n| !n.trim().is_empty()),
+            });
+        let input = NewTicket {
+            subject: form.subject,
+            body: form.body,
+            contact,
+            priority,
+            status_id: form.status_id,
+            pipeline_id: form.pipeline_id,
+            owner_id,
+            channel: Some("agent".into()),
+            ..Default::default()
+        };
+        Ok(super::service::create(&state.db, &user, input, "agent").await?)
+    })
+    .await
 }

@@ -7,6 +7,7 @@ use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
 use crate::time_fmt::format_ms;
 use crate::workspace::{Route, Ws};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 #[component]
 pub fn TicketPane() -> impl IntoView {
@@ -54,11 +55,45 @@ pub fn TicketPane() -> impl IntoView {
     }
 }
 
+/// Previous / next ticket of the list as shown (the same as `k` / `j`).
+/// Rendered only after hydration: the list and the ticket load
+/// independently, so the server cannot know the neighbours when it renders.
+#[component]
+fn TicketNav(number: i64) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let route = expect_context::<Route>();
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let neighbour = move |delta: i64| {
+        let numbers = ws.visible.get();
+        let i = numbers.iter().position(|x| *x == number)? as i64 + delta;
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| numbers.get(i).copied())
+    };
+    let link = move |delta: i64, label: &'static str, title: &'static str| {
+        move || {
+            mounted.get().then(|| {
+                neighbour(delta).map(|n| {
+                    view! { <A href=route.ticket_href(n) attr:title=title attr:class="btn link">{label}</A> }
+                })
+            })
+        }
+    };
+    view! {
+        <nav class="ticket-nav" aria-label="Previous and next ticket">
+            {link(-1, "‹ Previous", "Previous ticket (k)")}
+            {link(1, "Next ›", "Next ticket (j)")}
+        </nav>
+    }
+}
+
 #[component]
 fn TicketView(detail: TicketDetail) -> impl IntoView {
     let TicketDetail { ticket, entries } = detail;
     view! {
         <div class="ticket-main" data-testid="ticket-pane" data-ticket-id=ticket.id.to_string()>
+            <TicketNav number=ticket.number/>
             <header class="ticket-header">
                 <h2 data-testid="ticket-subject">
                     <span class="num">{format!("#{}", ticket.number)}</span>

@@ -36,23 +36,29 @@ pub struct WorkspaceMeta {
 /// `None` when nobody is signed in (the page then leads to sign-in).
 #[server(prefix = "/rpc", endpoint = "load_workspace")]
 pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
-    let Some(me) = crate::auth::current_user().await? else {
-        return Ok(None);
-    };
-    let state = crate::state::app_state();
-    Ok(Some(WorkspaceMeta {
-        me,
-        users: crate::users::service::list(&state.db).await?,
-        teams: crate::users::service::list_teams(&state.db).await?,
-        pipelines: crate::tickets::service::pipelines(&state.db).await?,
-    }))
+    crate::error::server_fn(async move {
+        let Some(me) = crate::auth::current_user().await? else {
+            return Ok(None);
+        };
+        let state = crate::state::app_state()?;
+        Ok(Some(WorkspaceMeta {
+            me,
+            users: crate::users::service::list(&state.db).await?,
+            teams: crate::users::service::list_teams(&state.db).await?,
+            pipelines: crate::tickets::service::pipelines(&state.db).await?,
+        }))
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "view_counts")]
 pub async fn view_counts() -> Result<Vec<ViewCount>, ServerFnError> {
-    let user = crate::auth::require_user().await?;
-    let state = crate::state::app_state();
-    Ok(crate::views::service::counts(&state.db, &user).await?)
+    crate::error::server_fn(async move {
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        Ok(crate::views::service::counts(&state.db, &user).await?)
+    })
+    .await
 }
 
 /// Shared state of one workspace page, provided as context to its parts.
