@@ -31,7 +31,7 @@ pub async fn require_user() -> Result<User, crate::error::AppError> {
 /// Who is signed in (None when nobody is).
 #[server(prefix = "/rpc", endpoint = "me")]
 pub async fn get_me() -> Result<Option<User>, ServerFnError> {
-    crate::error::server_fn(async move { Ok(current_user().await?) }).await
+    crate::error::server_fn(current_user()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "sign_in")]

@@ -46,7 +46,7 @@ pub async fn list_tickets(
             limit: Some(25),
             ..Default::default()
         };
-        Ok(super::service::list(&state.db, &user, &query).await?)
+        super::service::list(&state.db, &user, &query).await
     })
     .await
 }
@@ -96,7 +96,7 @@ pub async fn update_ticket(id: i64, field: String, value: String) -> Result<Tick
             "team_id" => patch.team_id = Some(id_or_none("team_id")?),
             _ => return Err(AppError::invalid("field", "Unknown property.")),
         }
-        Ok(super::service::update(&state.db, &user, id, patch).await?)
+        super::service::update(&state.db, &user, id, patch).await
     })
     .await
 }
@@ -121,7 +121,7 @@ pub async fn add_entry(
             body: Some(body),
             body_html: None,
         };
-        Ok(crate::messages::service::add(&state.db, &user, ticket_id, entry).await?)
+        crate::messages::service::add(&state.db, &user, ticket_id, entry).await
     })
     .await
 }
@@ -177,7 +177,7 @@ pub async fn create_ticket(form: CreateTicketForm) -> Result<Ticket, ServerFnErr
             channel: Some("agent".into()),
             ..Default::default()
         };
-        Ok(super::service::create(&state.db, &user, input, "agent").await?)
+        super::service::create(&state.db, &user, input, "agent").await
     })
     .await
 }

@@ -56,7 +56,7 @@ pub async fn view_counts() -> Result<Vec<ViewCount>, ServerFnError> {
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
-        Ok(crate::views::service::counts(&state.db, &user).await?)
+        crate::views::service::counts(&state.db, &user).await
     })
     .await
 }
