@@ -1,7 +1,7 @@
 # Ayuda: `make run` starts the workspace, `make test` runs every test.
 # Both install what they need first (see scripts/).
 
-.PHONY: run test build lint fmt
+.PHONY: run test bench build lint fmt
 
 # Leptos reads this at compile time; cargo-leptos sets the same value.
 export LEPTOS_OUTPUT_NAME := ayuda
@@ -15,13 +15,17 @@ run:
 test:
 	scripts/test.sh
 
+# Not part of `make test`: AYUDA_BENCH_SIZE=S|M|L (default L), AYUDA_BENCH_DB=sqlite|postgres.
+bench:
+	scripts/bench.sh
+
 build:
 	scripts/install-tools.sh
 	cargo leptos build --release
 
 lint:
 	cargo fmt --all --check
-	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p app -p server -p bench --all-targets -- -D warnings
 	cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 fmt:

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod datagen;
 
 use app::db::Db;
 use app::state::{AppState, Config};

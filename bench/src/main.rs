@@ -1,0 +1,611 @@
+//! `ayuda-bench`: the load client behind `make bench`.
+//!
+//! It measures the machine's own limits first (an empty axum handler, the
+//! database's durable commit rate), then the running Ayuda server: REST
+//! latency at a fixed request rate (open loop, so queueing shows in the
+//! tail), peak throughput, server-rendered pages, durable ingest, memory and
+//! the WASM bundle. Results go to `<out>/results.json` and `<out>/results.md`,
+//! each figure beside its budget.
+//!
+//! ```text
+//! ayuda-bench --base http://127.0.0.1:3300 --database-url URL --pid PID [--out target/bench]
+//! ```
+
+use serde::Serialize;
+use sqlx::Row;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+struct Figure {
+    name: String,
+    value: f64,
+    unit: String,
+    /// The budget as text ("<= 15", ">= 3000"), or null when there is none.
+    budget: Option<String>,
+    ratio_to_baseline: Option<f64>,
+    /// Whether the budget is met; null when there is no budget.
+    pass: Option<bool>,
+}
+
+struct Report(Vec<Figure>);
+
+impl Report {
+    fn add(
+        &mut self,
+        name: &str,
+        value: f64,
+        unit: &str,
+        budget: Option<(&str, f64)>,
+        baseline: Option<f64>,
+    ) {
+        let pass = budget.map(|(op, limit)| {
+            if op == "<=" {
+                value <= limit
+            } else {
+                value >= limit
+            }
+        });
+        println!(
+            "{name:<48} {value:>12.2} {unit:<8} {}",
+            budget
+                .map(|(op, l)| format!("{op} {l}"))
+                .unwrap_or_default()
+        );
+        self.0.push(Figure {
+            name: name.into(),
+            value: (value * 100.0).round() / 100.0,
+            unit: unit.into(),
+            budget: budget.map(|(op, l)| format!("{op} {l}")),
+            ratio_to_baseline: baseline
+                .filter(|b| *b > 0.0)
+                .map(|b| (value / b * 100.0).round() / 100.0),
+            pass,
+        });
+    }
+}
+
+struct Args {
+    base: String,
+    database_url: String,
+    pid: Option<u32>,
+    out: String,
+    email: String,
+    password: String,
+    rate: u64,
+    seconds: u64,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        base: "http://127.0.0.1:3300".into(),
+        database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
+        pid: None,
+        out: "target/bench".into(),
+        email: "agent1@bench.example".into(),
+        password: "bench-password".into(),
+        rate: 200,
+        seconds: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match k.as_str() {
+            "--base" => a.base = v,
+            "--database-url" => a.database_url = v,
+            "--pid" => a.pid = v.parse().ok(),
+            "--out" => a.out = v,
+            "--email" => a.email = v,
+            "--password" => a.password = v,
+            "--rate" => a.rate = v.parse().unwrap_or(a.rate),
+            "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
+            _ => {
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+/// A request to measure, built afresh for every call.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Sends `rate` requests per second for `seconds`, each timed from the
+/// moment it was due (not when it was sent), and returns (p50, p99) in ms.
+async fn open_loop(
+    client: &reqwest::Client,
+    make: MakeRequest,
+    rate: u64,
+    seconds: u64,
+) -> (f64, f64, usize) {
+    let total = rate * seconds;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = start + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let req = make(client);
+        tasks.push(tokio::spawn(async move {
+            let ok = match req.send().await {
+                Ok(res) => res.status().is_success() && res.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (due.elapsed().as_secs_f64() * 1000.0, ok)
+        }));
+    }
+    let mut lat = Vec::with_capacity(tasks.len());
+    let mut failures = 0;
+    for t in tasks {
+        let (ms, ok) = t.await.unwrap_or((f64::NAN, false));
+        if ok {
+            lat.push(ms);
+        } else {
+            failures += 1;
+        }
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    (percentile(&lat, 0.5), percentile(&lat, 0.99), failures)
+}
+
+/// Requests per second with `concurrency` clients back to back.
+async fn peak(
+    client: &reqwest::Client,
+    make: MakeRequest,
+    concurrency: usize,
+    seconds: u64,
+) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let make = make.clone();
+        workers.push(tokio::spawn(async move {
+            let mut n = 0_u64;
+            while Instant::now() < deadline {
+                if let Ok(res) = make(&client).send().await {
+                    if res.status().is_success() && res.bytes().await.is_ok() {
+                        n += 1;
+                    }
+                }
+            }
+            n
+        }));
+    }
+    let mut done = 0;
+    for w in workers {
+        done += w.await.unwrap_or(0);
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+fn rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Durable single-row commits per second on a scratch table of the same
+/// kind of database: the ceiling for one-message-per-transaction ingest.
+async fn fsync_rate(database_url: &str) -> f64 {
+    let url = if database_url.starts_with("sqlite:") {
+        let dir = std::env::temp_dir().join(format!("ayuda-fsync-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        format!("sqlite://{}/fsync.db", dir.display())
+    } else {
+        database_url.to_string()
+    };
+    let Ok(db) = app::db::Db::connect(&url).await else {
+        return f64::NAN;
+    };
+    let pool = db.pool();
+    let _ = sqlx::query("CREATE TABLE IF NOT EXISTS bench_fsync (id BIGINT, body TEXT)")
+        .execute(pool)
+        .await;
+    let n = 300;
+    let start = Instant::now();
+    for i in 0..n {
+        let mut tx = match pool.begin().await {
+            Ok(tx) => tx,
+            Err(_) => return f64::NAN,
+        };
+        let _ = sqlx::query("INSERT INTO bench_fsync (id, body) VALUES ($1, $2)")
+            .bind(i as i64)
+            .bind("x".repeat(200))
+            .execute(&mut *tx)
+            .await;
+        let _ = tx.commit().await;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let _ = sqlx::query("DROP TABLE bench_fsync").execute(pool).await;
+    rate
+}
+
+/// Throughput of an empty axum handler on loopback: what the machine and
+/// the HTTP stack can do before Ayuda does any work.
+async fn empty_handler_baseline(seconds: u64) -> (f64, f64) {
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/");
+    let make: MakeRequest = Arc::new(move |c| c.get(&url));
+    let rps = peak(&client, make.clone(), 32, seconds).await;
+    let (_, p99, _) = open_loop(&client, make, 1000, 2).await;
+    (rps, p99)
+}
+
+fn compressed_size(cmd: &str, args: &[&str], path: &str) -> Option<f64> {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .arg(path)
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout.len() as f64)
+}
+
+#[tokio::main]
+async fn main() {
+    let a = parse_args();
+    let mut r = Report(Vec::new());
+    println!("{:<48} {:>12} {:<8} budget", "figure", "value", "unit");
+
+    // Baselines of this machine.
+    let (empty_rps, empty_p99) = empty_handler_baseline(a.seconds.min(3)).await;
+    r.add(
+        "baseline: empty axum handler throughput",
+        empty_rps,
+        "req/s",
+        None,
+        None,
+    );
+    r.add(
+        "baseline: empty axum handler p99 at 1000 req/s",
+        empty_p99,
+        "ms",
+        None,
+        None,
+    );
+    let fsync = fsync_rate(&a.database_url).await;
+    r.add(
+        "baseline: durable commits (fsync rate)",
+        fsync,
+        "commit/s",
+        None,
+        None,
+    );
+
+    let db = app::db::Db::connect(&a.database_url)
+        .await
+        .expect("database");
+    let idle_rss = a.pid.and_then(rss_kib);
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
+    let res = client
+        .post(format!("{}/api/v1/session", a.base))
+        .json(&serde_json::json!({"email": a.email, "password": a.password}))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(
+        res.status().is_success(),
+        "sign in failed: {}",
+        res.status()
+    );
+
+    // Targets: a deep keyset position and threads of ~50 and ~1,000 entries.
+    let deep = sqlx::query(
+        "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
+         ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 50000",
+    )
+    .fetch_optional(db.pool())
+    .await
+    .ok()
+    .flatten()
+    .or(None);
+    let deep_cursor = match deep {
+        Some(row) => format!(
+            "{}_{}",
+            row.try_get::<i64, _>("updated_at").unwrap_or(0),
+            row.try_get::<i64, _>("id").unwrap_or(0)
+        ),
+        None => {
+            let row = sqlx::query(
+                "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
+                 ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 100",
+            )
+            .fetch_one(db.pool())
+            .await
+            .expect("a deep position");
+            format!(
+                "{}_{}",
+                row.try_get::<i64, _>("updated_at").unwrap(),
+                row.try_get::<i64, _>("id").unwrap()
+            )
+        }
+    };
+    let thread_of = |lo: i64, hi: i64| {
+        let db = db.clone();
+        async move {
+            sqlx::query(
+                "SELECT ticket_id, COUNT(*) AS n FROM messages GROUP BY ticket_id \
+                 HAVING COUNT(*) BETWEEN $1 AND $2 ORDER BY ticket_id LIMIT 1",
+            )
+            .bind(lo)
+            .bind(hi)
+            .fetch_optional(db.pool())
+            .await
+            .ok()
+            .flatten()
+            .map(|row| {
+                (
+                    row.try_get::<i64, _>("ticket_id").unwrap_or(0),
+                    row.try_get::<i64, _>("n").unwrap_or(0),
+                )
+            })
+        }
+    };
+    let t50 = thread_of(45, 60).await;
+    let t1000 = thread_of(900, 1000).await;
+
+    let base = a.base.clone();
+    let list_first: MakeRequest = {
+        let base = base.clone();
+        Arc::new(move |c| c.get(format!("{base}/api/v1/tickets?view=open&limit=25")))
+    };
+    let (p50, p99, fail) = open_loop(&client, list_first.clone(), a.rate, a.seconds).await;
+    r.add("REST ticket list, first page p50", p50, "ms", None, None);
+    r.add(
+        "REST ticket list, first page p99",
+        p99,
+        "ms",
+        Some(("<=", 15.0)),
+        Some(empty_p99),
+    );
+    let first_p99 = p99;
+    let rps = peak(&client, list_first, 32, a.seconds).await;
+    r.add(
+        "REST ticket list, first page peak",
+        rps,
+        "req/s",
+        Some((">=", 3000.0)),
+        Some(empty_rps),
+    );
+    if fail > 0 {
+        eprintln!("warning: {fail} failed list requests");
+    }
+    let list_deep: MakeRequest = {
+        let base = base.clone();
+        Arc::new(move |c| {
+            c.get(format!(
+                "{base}/api/v1/tickets?view=open&limit=25&cursor={deep_cursor}"
+            ))
+        })
+    };
+    let (p50, p99, _) = open_loop(&client, list_deep, a.rate, a.seconds).await;
+    r.add(
+        "REST ticket list, deep keyset page p50",
+        p50,
+        "ms",
+        None,
+        None,
+    );
+    r.add(
+        "REST ticket list, deep page p99 / first page p99",
+        p99 / first_p99,
+        "x",
+        Some(("<=", 1.5)),
+        None,
+    );
+
+    let mut thread_p99 = Vec::new();
+    for (label, target) in [("50", t50), ("1000", t1000)] {
+        let Some((id, n)) = target else {
+            eprintln!("no thread of about {label} entries in this dataset");
+            continue;
+        };
+        let make: MakeRequest = {
+            let base = base.clone();
+            Arc::new(move |c| c.get(format!("{base}/api/v1/tickets/{id}/messages")))
+        };
+        let bytes = client
+            .get(format!("{base}/api/v1/tickets/{id}/messages"))
+            .send()
+            .await
+            .ok();
+        let bytes = match bytes {
+            Some(res) => res.bytes().await.map(|b| b.len()).unwrap_or(0),
+            None => 0,
+        };
+        let (p50, p99, _) = open_loop(&client, make, a.rate.min(100), a.seconds).await;
+        r.add(
+            &format!("REST open ticket, {n}-entry thread p50"),
+            p50,
+            "ms",
+            None,
+            None,
+        );
+        r.add(
+            &format!("REST open ticket, {n}-entry thread p99"),
+            p99,
+            "ms",
+            None,
+            None,
+        );
+        r.add(
+            &format!("REST open ticket, {n}-entry thread size"),
+            bytes as f64 / 1024.0,
+            "KiB",
+            None,
+            None,
+        );
+        thread_p99.push((p99, bytes as f64));
+    }
+    if let [(small, small_bytes), (large, large_bytes)] = thread_p99[..] {
+        // Budget: within 1.2x of the small thread, plus the cost of the
+        // extra bytes at the small thread's per-byte rate.
+        let allowed =
+            1.2 * small + small / small_bytes.max(1.0) * (large_bytes - small_bytes).max(0.0);
+        r.add(
+            "REST 1000-entry thread p99 / allowed",
+            large / allowed,
+            "x",
+            Some(("<=", 1.0)),
+            None,
+        );
+    }
+
+    let create: MakeRequest = {
+        let base = base.clone();
+        Arc::new(move |c| {
+            c.post(format!("{base}/api/v1/tickets"))
+                .json(&serde_json::json!({
+                    "subject": "Benchmark ticket",
+                    "body": "Created by ayuda-bench.",
+                    "contact": {"email": "bench.customer@example.com"}
+                }))
+        })
+    };
+    let (p50, p99, _) = open_loop(&client, create.clone(), (a.rate / 4).max(10), a.seconds).await;
+    r.add("REST create ticket p50", p50, "ms", None, None);
+    r.add("REST create ticket p99", p99, "ms", None, None);
+    let reply_target = t50.map(|t| t.0).unwrap_or(1);
+    let reply: MakeRequest = {
+        let base = base.clone();
+        Arc::new(move |c| {
+            c.post(format!("{base}/api/v1/tickets/{reply_target}/messages"))
+                .json(&serde_json::json!({"kind": "note", "body": "Benchmark note."}))
+        })
+    };
+    let (p50, p99, _) = open_loop(&client, reply, (a.rate / 4).max(10), a.seconds).await;
+    r.add("REST add message p50", p50, "ms", None, None);
+    r.add("REST add message p99", p99, "ms", None, None);
+
+    // Durable ingest: one new ticket with its inbound message per
+    // transaction, one client back to back.
+    let ingest = peak(&client, create, 1, a.seconds).await;
+    r.add(
+        "ingest: durable inbound messages (1 per commit)",
+        ingest,
+        "msg/s",
+        Some((">=", 300.0)),
+        Some(fsync),
+    );
+    r.add(
+        "ingest / fsync rate",
+        ingest / fsync,
+        "x",
+        Some((">=", 0.5)),
+        None,
+    );
+
+    let ssr: MakeRequest = {
+        let base = base.clone();
+        Arc::new(move |c| {
+            c.get(format!("{base}/views/open"))
+                .header("accept", "text/html")
+        })
+    };
+    let (p50, p99, _) = open_loop(&client, ssr.clone(), a.rate.min(200), a.seconds).await;
+    r.add("SSR workspace page p50", p50, "ms", None, None);
+    r.add(
+        "SSR workspace page p99",
+        p99,
+        "ms",
+        Some(("<=", 20.0)),
+        None,
+    );
+    let pages = peak(&client, ssr, 32, a.seconds).await;
+    r.add(
+        "SSR workspace pages",
+        pages,
+        "pages/s",
+        Some((">=", 1500.0)),
+        Some(empty_rps),
+    );
+
+    if let Some(pid) = a.pid {
+        if let Some(kib) = idle_rss {
+            r.add(
+                "memory: server RSS idle (dataset open)",
+                kib / 1024.0,
+                "MiB",
+                None,
+                None,
+            );
+        }
+        if let Some(kib) = rss_kib(pid) {
+            r.add(
+                "memory: server RSS after load",
+                kib / 1024.0,
+                "MiB",
+                None,
+                None,
+            );
+        }
+    }
+    let wasm = "target/site/pkg/ayuda.wasm";
+    if let Ok(meta) = std::fs::metadata(wasm) {
+        r.add(
+            "WASM bundle raw",
+            meta.len() as f64 / 1024.0,
+            "KiB",
+            None,
+            None,
+        );
+        if let Some(gz) = compressed_size("gzip", &["-9", "-c"], wasm) {
+            r.add("WASM bundle gzip", gz / 1024.0, "KiB", None, None);
+        }
+        if let Some(br) = compressed_size("brotli", &["-q", "11", "-c"], wasm) {
+            r.add(
+                "WASM bundle brotli",
+                br / 1024.0,
+                "KiB",
+                Some(("<=", 250.0)),
+                None,
+            );
+        }
+    }
+
+    std::fs::create_dir_all(&a.out).ok();
+    let json = serde_json::to_string_pretty(&r.0).expect("json");
+    std::fs::write(format!("{}/results.json", a.out), json).expect("write results.json");
+    let mut md = String::from("| figure | value | unit | budget | ratio to baseline | pass |\n|---|---:|---|---|---:|---|\n");
+    for f in &r.0 {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            f.name,
+            f.value,
+            f.unit,
+            f.budget.clone().unwrap_or_default(),
+            f.ratio_to_baseline
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            match f.pass {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "",
+            }
+        ));
+    }
+    std::fs::write(format!("{}/results.md", a.out), &md).expect("write results.md");
+    println!("\nwrote {0}/results.json and {0}/results.md", a.out);
+}
