@@ -184,8 +184,9 @@ async fn insert_rows(
     columns: &[&str],
     rows: Vec<Vec<Arg>>,
 ) -> Result<(), AppError> {
-    // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
-    let per_statement = (30_000 / columns.len()).max(1);
+    // Modest statements: SQLite looks each `$N` up by name with a linear
+    // scan, so binding is quadratic in the parameters of one statement.
+    let per_statement = (900 / columns.len()).max(1);
     let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     for chunk in rows.chunks(per_statement) {
         let mut sql = SqlBuilder::new(&head);

@@ -383,9 +383,10 @@ pub fn decode_cursor(cursor: &str) -> Result<(i64, i64), AppError> {
     ))
 }
 
-/// One page of tickets. Pages are keyset-paginated on `(sort key, id)`, so a
-/// deep page costs the same as the first.
-pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, AppError> {
+/// The statement behind [`list`], fetching `limit + 1` rows (the extra one
+/// tells whether there is a next page). Public so that tests can check the
+/// query plan of every view.
+pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError> {
     let limit = q.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {
         return Err(AppError::invalid(
@@ -422,6 +423,14 @@ pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, 
     }
     sql.push(&format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "));
     sql.bind_int(limit + 1);
+    Ok(sql)
+}
+
+/// One page of tickets. Pages are keyset-paginated on `(sort key, id)`, so a
+/// deep page costs the same as the first.
+pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, AppError> {
+    let limit = q.limit.unwrap_or(25);
+    let sql = list_query(actor, q)?;
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     let next_cursor = if tickets.len() as i64 > limit {

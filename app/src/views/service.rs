@@ -7,17 +7,20 @@ use crate::users::User;
 use sqlx::Row;
 
 /// Appends the view's condition (starting with " AND ") for ticket alias `t`.
+///
+/// The conditions repeat the WHERE clauses of the partial indexes in
+/// migration 0002 exactly, so each view pages along its own index.
 pub fn push_filter(sql: &mut SqlBuilder, view: ViewId, actor: &User) {
     match view {
         ViewId::Unassigned => {
-            sql.push(" AND t.owner_id IS NULL AND t.status_category IN ('open', 'waiting')");
+            sql.push(" AND t.owner_id IS NULL AND t.status_category <> 'closed'");
         }
         ViewId::Mine => {
             sql.push(" AND t.owner_id = ").bind_int(actor.id);
-            sql.push(" AND t.status_category IN ('open', 'waiting')");
+            sql.push(" AND t.status_category <> 'closed'");
         }
         ViewId::Open => {
-            sql.push(" AND t.status_category IN ('open', 'waiting')");
+            sql.push(" AND t.status_category <> 'closed'");
         }
         ViewId::Closed => {
             sql.push(" AND t.status_category = 'closed'");

@@ -1,0 +1,51 @@
+//! Every default view pages along an index: no sort of the whole table per
+//! page, so the first page and a deep page cost the same at any size.
+
+mod common;
+
+use app::tickets::{service::list_query, SortKey, TicketQuery};
+use app::users::Role;
+use app::views::ViewId;
+use common::{Backend, TestApp};
+use sqlx::Row;
+
+#[tokio::test]
+async fn default_views_use_their_partial_indexes_on_sqlite() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let agent = app.user("Ana Ruiz", Role::Agent).await;
+    for view in ViewId::ALL {
+        for cursor in [None, Some("1795000000000_42".to_string())] {
+            let q = TicketQuery {
+                view: Some(view),
+                sort: SortKey::Updated,
+                cursor: cursor.clone(),
+                ..Default::default()
+            };
+            let sql = list_query(&agent, &q).unwrap();
+            let text = format!("EXPLAIN QUERY PLAN {}", sql.sql());
+            // Bind the same values, in the same order, as the real query.
+            let mut plan_query = sqlx::query(&text);
+            if view == ViewId::Mine {
+                plan_query = plan_query.bind(agent.id);
+            }
+            if cursor.is_some() {
+                plan_query = plan_query.bind(1_795_000_000_000_i64).bind(42_i64);
+            }
+            plan_query = plan_query.bind(26_i64);
+            let rows = plan_query.fetch_all(app.state.db.pool()).await.unwrap();
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get::<String, _>("detail").unwrap())
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "{view:?} sorts the table: {plan}"
+            );
+            assert!(
+                plan.contains("USING INDEX tickets_"),
+                "{view:?} does not page along an index: {plan}"
+            );
+        }
+    }
+}
