@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::events;
 use crate::messages::sanitize::text_to_html;
 use crate::messages::service::insert_entry;
+use crate::tickets::service::{category_choices, default_statuses};
 use crate::users::service::{count, create_team_unchecked, create_unchecked};
 use crate::users::{NewUser, Role};
 use serde_json::json;
@@ -212,15 +213,11 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         contacts.push(row.try_get::<i64, _>("id")?);
     }
 
-    let statuses = sqlx::query(
-        "SELECT id, category FROM pipeline_statuses WHERE pipeline_id = 1 ORDER BY position",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let statuses: Vec<(i64, String)> = statuses
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("category")?)))
-        .collect::<Result<_, AppError>>()?;
+    let statuses: Vec<(i64, String)> = default_statuses(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.category.as_str().to_string()))
+        .collect();
     let channels = [
         "email",
         "email",
@@ -232,13 +229,7 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         "whatsapp",
         "messenger",
     ];
-    let categories = [
-        None,
-        Some("Product issue"),
-        Some("Billing issue"),
-        Some("Feature request"),
-        Some("General inquiry"),
-    ];
+    let categories = category_choices();
 
     for n in 1..=200_i64 {
         // Older tickets are more often closed; the newest 30 are open.

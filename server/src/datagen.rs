@@ -9,6 +9,7 @@
 use app::db::{Arg, Db, DbKind, SqlBuilder};
 use app::error::AppError;
 use app::messages::sanitize::text_to_html;
+use app::tickets::service::{category_choices, default_statuses};
 use sqlx::{AnyConnection, Row};
 
 /// How much to generate.
@@ -351,15 +352,11 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
     .await?;
     tx.commit().await?;
 
-    let statuses = sqlx::query(
-        "SELECT id, category FROM pipeline_statuses WHERE pipeline_id = 1 ORDER BY position",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let statuses: Vec<(i64, String)> = statuses
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("category")?)))
-        .collect::<Result<_, AppError>>()?;
+    let statuses: Vec<(i64, String)> = default_statuses(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.category.as_str().to_string()))
+        .collect();
     let by_category = |c: &str| {
         statuses
             .iter()
@@ -384,13 +381,7 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
         "whatsapp",
         "messenger",
     ];
-    let categories = [
-        None,
-        Some("Product issue"),
-        Some("Billing issue"),
-        Some("Feature request"),
-        Some("General inquiry"),
-    ];
+    let categories = category_choices();
 
     // Tickets and their threads, in batches of one transaction each.
     let batch = 20_000_i64;

@@ -97,6 +97,23 @@ pub async fn pipelines(db: &Db) -> Result<Vec<Pipeline>, AppError> {
         .collect()
 }
 
+/// The statuses of the default (first) pipeline, in order.
+pub async fn default_statuses(db: &Db) -> Result<Vec<Status>, AppError> {
+    pipelines(db)
+        .await?
+        .into_iter()
+        .next()
+        .map(|p| p.statuses)
+        .ok_or(AppError::Internal)
+}
+
+/// Ticket categories for generated data: none, or one of [`CATEGORIES`].
+pub fn category_choices() -> Vec<Option<&'static str>> {
+    std::iter::once(None)
+        .chain(CATEGORIES.iter().copied().map(Some))
+        .collect()
+}
+
 /// Picks the status by id or by name within the pipeline; the pipeline's
 /// first status when neither is given.
 async fn resolve_status(
