@@ -319,8 +319,7 @@ async fn main() {
     .fetch_optional(db.pool())
     .await
     .ok()
-    .flatten()
-    .or(None);
+    .flatten();
     let deep_cursor = match deep {
         Some(row) => format!(
             "{}_{}",

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(csrf::check_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(api::json_payload_too_large))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

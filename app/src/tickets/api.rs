@@ -43,7 +43,6 @@ pub async fn list_tickets(
             sort,
             asc: asc.unwrap_or(false),
             cursor,
-            limit: Some(25),
             ..Default::default()
         };
         super::service::list(&state.db, &user, &query).await

@@ -400,6 +400,22 @@ pub fn decode_cursor(cursor: &str) -> Result<(i64, i64), AppError> {
     ))
 }
 
+/// Tickets per page unless the query asks for another size.
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+
+/// The validated page size of a list query (1..=100).
+fn page_size(q: &TicketQuery) -> Result<i64, AppError> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::invalid(
+            "limit",
+            "Limit must be between 1 and 100.",
+        ))
+    }
+}
+
 /// The statement behind [`list`], fetching `limit + 1` rows (the extra one
 /// tells whether there is a next page). Public so that tests can check the
 /// query plan of every view.
@@ -446,7 +462,7 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
 /// One page of tickets. Pages are keyset-paginated on `(sort key, id)`, so a
 /// deep page costs the same as the first.
 pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, AppError> {
-    let limit = q.limit.unwrap_or(25);
+    let limit = page_size(q)?;
     let sql = list_query(actor, q)?;
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;

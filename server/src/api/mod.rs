@@ -89,6 +89,20 @@ fn rejection(status: StatusCode, text: String) -> ApiError {
     }
 }
 
+/// The body limit layer answers 413 in plain text before any handler runs;
+/// this gives that answer the API's JSON error shape.
+pub async fn json_payload_too_large(res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        rejection(StatusCode::PAYLOAD_TOO_LARGE, String::new()).into_response()
+    } else {
+        res
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         rejection(r.status(), r.body_text())
