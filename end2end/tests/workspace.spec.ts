@@ -105,6 +105,9 @@ test('keyboard: j/k move through tickets, ? shows help, c opens create', async (
   await page.keyboard.press('j');
   await expect(page).toHaveURL(/\/tickets\/\d+$/);
   const first = page.url();
+  // The next key acts on the open ticket: wait until it is shown.
+  await expect(page.getByTestId('ticket-pane')).toBeVisible();
+  await expect(page.getByTestId('ticket-row').first()).toHaveClass(/selected/);
   await page.keyboard.press('j');
   await expect(page).not.toHaveURL(first);
   await page.keyboard.press('k');
