@@ -7,12 +7,13 @@
 //! too), integers are 64-bit and timestamps are epoch milliseconds.
 
 use crate::error::AppError;
+use crate::events::log::PendingEvent;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -31,12 +32,21 @@ pub struct Db {
     /// this lock in-process (SQLite is single-process by design); PostgreSQL
     /// needs no such lock and skips it.
     write_lock: Arc<Mutex<()>>,
+    /// Signalled after every commit that wrote events, so this process's
+    /// event hub reads them at once instead of at its next poll.
+    committed: Arc<Notify>,
+    /// The URL it was opened with: the event hub opens its own PostgreSQL
+    /// LISTEN connection from it. Never logged (it may hold a password).
+    url: Arc<str>,
 }
 
 /// A write transaction. Holds the SQLite write lock until commit or drop.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _guard: Option<OwnedMutexGuard<()>>,
+    /// Events to write just before commit (see [`crate::events::log`]).
+    events: Vec<PendingEvent>,
+    committed: Arc<Notify>,
 }
 
 impl WriteTx {
@@ -44,8 +54,21 @@ impl WriteTx {
         &mut self.tx
     }
 
-    pub async fn commit(self) -> Result<(), AppError> {
+    /// Records an event; it is written with the transaction's last
+    /// statements and published only once the transaction has committed.
+    pub fn event(&mut self, event: PendingEvent) {
+        self.events.push(event);
+    }
+
+    pub async fn commit(mut self) -> Result<(), AppError> {
+        let wrote_events = !self.events.is_empty();
+        if wrote_events {
+            crate::events::log::write_pending(&mut self.tx, &self.events).await?;
+        }
         self.tx.commit().await?;
+        if wrote_events {
+            self.committed.notify_one();
+        }
         Ok(())
     }
 }
@@ -105,6 +128,8 @@ impl Db {
             pool,
             kind,
             write_lock: Arc::new(Mutex::new(())),
+            committed: Arc::new(Notify::new()),
+            url: url.into(),
         })
     }
 
@@ -135,7 +160,22 @@ impl Db {
             DbKind::Postgres => None,
         };
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            events: Vec::new(),
+            committed: self.committed.clone(),
+        })
+    }
+
+    /// Notified after each commit that wrote events (one stored permit, so
+    /// a commit between two waits is not missed).
+    pub fn committed(&self) -> &Notify {
+        &self.committed
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     pub async fn close(&self) {

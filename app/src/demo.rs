@@ -4,7 +4,7 @@
 use crate::auth::service::random_secret;
 use crate::db::{now_ms, Db};
 use crate::error::AppError;
-use crate::events;
+use crate::events::{self, log::PendingEvent};
 use crate::messages::sanitize::text_to_html;
 use crate::messages::service::insert_entry;
 use crate::tickets::service::{category_choices, default_statuses};
@@ -38,6 +38,9 @@ pub async fn ensure_admin(
             password: Some(password.clone()),
             role: Role::SuperAdmin,
             team_ids: Vec::new(),
+            access: Default::default(),
+            include_unassigned: true,
+            teams: Vec::new(),
         },
     )
     .await?;
@@ -162,6 +165,9 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
                 password: Some(DEMO_PASSWORD.into()),
                 role,
                 team_ids: vec![team],
+                access: Default::default(),
+                include_unassigned: true,
+                teams: Vec::new(),
             },
         )
         .await?;
@@ -174,7 +180,6 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
     let now = now_ms();
     let day = 24 * 60 * 60 * 1000_i64;
     let mut tx = db.begin_write().await?;
-    let conn = tx.conn();
 
     let mut company_ids = Vec::new();
     for (name, domain) in COMPANIES {
@@ -184,7 +189,7 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         .bind(name)
         .bind(domain)
         .bind(now - 90 * day)
-        .fetch_one(&mut *conn)
+        .fetch_one(tx.conn())
         .await?;
         company_ids.push((row.try_get::<i64, _>("id")?, domain));
     }
@@ -208,7 +213,7 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         .bind(phone)
         .bind(company_id)
         .bind(now - 60 * day)
-        .fetch_one(&mut *conn)
+        .fetch_one(tx.conn())
         .await?;
         contacts.push(row.try_get::<i64, _>("id")?);
     }
@@ -267,23 +272,23 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         .bind(channel)
         .bind(contact)
         .bind(created)
-        .fetch_one(&mut *conn)
+        .fetch_one(tx.conn())
         .await?;
         let id: i64 = row.try_get("id")?;
-        events::append(
-            conn,
-            events::TICKET_CREATED,
-            Some(id),
-            None,
-            &json!({"number": n, "subject": subject}),
-            created,
-        )
-        .await?;
+        tx.event(
+            PendingEvent::ticket(
+                events::TICKET_CREATED,
+                id,
+                None,
+                json!({"number": n, "subject": subject}),
+            )
+            .at(created),
+        );
 
         let mut at = created;
         let first_line = format!("{}\n\n{}", subject, rng.pick(&CUSTOMER_LINES));
         insert_entry(
-            conn,
+            &mut tx,
             id,
             crate::messages::EntryKind::Inbound,
             None,
@@ -327,7 +332,7 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
                 first_reply = Some(at);
             }
             insert_entry(
-                conn,
+                &mut tx,
                 id,
                 kind,
                 user,
@@ -346,11 +351,11 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         .bind(first_reply)
         .bind((category == "closed").then_some(at))
         .bind(id)
-        .execute(&mut *conn)
+        .execute(tx.conn())
         .await?;
     }
     sqlx::query("UPDATE counters SET value = 200 WHERE name = 'ticket_number'")
-        .execute(&mut *conn)
+        .execute(tx.conn())
         .await?;
     tx.commit().await?;
     Ok(true)

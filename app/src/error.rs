@@ -23,6 +23,11 @@ pub enum AppError {
     /// The request conflicts with existing data (a unique value taken).
     #[error("{0}")]
     Conflict(String),
+    /// A reply was written against an older state of the thread: a customer
+    /// message or another agent's reply arrived after the writer last saw
+    /// it. Sending again with confirmation goes through.
+    #[error("{0}")]
+    StaleReply(String),
     /// Something failed on the server; details are in the server log only.
     #[error("Something went wrong on the server. Please try again.")]
     Internal,
@@ -52,6 +57,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict(_) => "conflict",
+            AppError::StaleReply(_) => "stale_reply",
             AppError::Internal => "internal",
         }
     }
@@ -63,7 +69,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } => 422,
-            AppError::Conflict(_) => 409,
+            AppError::Conflict(_) | AppError::StaleReply(_) => 409,
             AppError::Internal => 500,
         }
     }

@@ -9,9 +9,11 @@
 
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod auth;
 pub mod contacts;
 pub mod error;
+pub mod events;
 pub mod messages;
 pub mod tickets;
 pub mod time_fmt;
@@ -23,8 +25,6 @@ pub mod workspace;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod demo;
-#[cfg(feature = "ssr")]
-pub mod events;
 #[cfg(feature = "ssr")]
 pub mod state;
 

@@ -3,6 +3,7 @@
 //! (`expect_context::<AppState>()`).
 
 use crate::db::Db;
+use crate::events::hub::EventHub;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// This process's event hub (live delivery over websockets).
+    pub hub: Arc<EventHub>,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
 }
@@ -23,6 +26,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How long a browser session lasts, in milliseconds.
     pub session_ttl_ms: i64,
+    /// How many messages a live connection may fall behind before it is
+    /// told to resync (`AYUDA_LIVE_BUFFER`).
+    pub live_buffer: usize,
 }
 
 impl Default for Config {
@@ -30,6 +36,7 @@ impl Default for Config {
         Config {
             secure_cookies: false,
             session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+            live_buffer: crate::events::hub::DEFAULT_CAPACITY,
         }
     }
 }

@@ -11,7 +11,14 @@ use axum::response::{IntoResponse, Response};
 use http::{header, Method};
 
 pub async fn check_origin(req: Request, next: Next) -> Response {
-    if is_safe_method(req.method())
+    // A websocket upgrade is a GET, but it opens a channel that acts with
+    // the user's cookie, so it gets the same origin check (cross-site
+    // websocket hijacking).
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if (is_safe_method(req.method()) && !upgrade)
         || req.headers().contains_key(header::AUTHORIZATION)
         || same_origin(&req)
     {

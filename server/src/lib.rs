@@ -69,7 +69,11 @@ pub async fn prepare(
     db.migrate()
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let hub = app::events::hub::EventHub::start(db.clone(), config.live_buffer)
+        .await
+        .map_err(|e| format!("cannot start the event hub: {e}"))?;
     Ok(AppState {
+        hub,
         db,
         config: Arc::new(config),
         leptos_options,

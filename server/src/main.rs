@@ -7,6 +7,7 @@
 //!   created on an empty database (a password is generated and printed when unset)
 //! - `AYUDA_DEMO=0` — skip the demo workspace
 //! - `AYUDA_SECURE_COOKIES=1` — mark the session cookie Secure (behind HTTPS)
+//! - `AYUDA_LIVE_BUFFER` — messages a live connection may fall behind before it must resync (default 4096)
 //! - `RUST_LOG` — log filter (default `info`)
 
 #![recursion_limit = "256"]
@@ -30,9 +31,16 @@ async fn main() {
 async fn run() -> Result<(), String> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let database_url = env("DATABASE_URL").unwrap_or_else(|| "sqlite://data/ayuda.db".into());
+    let defaults = Config::default();
     let config = Config {
         secure_cookies: env("AYUDA_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
-        ..Config::default()
+        live_buffer: match env("AYUDA_LIVE_BUFFER") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| "AYUDA_LIVE_BUFFER must be a number of messages".to_string())?,
+            None => defaults.live_buffer,
+        },
+        ..defaults
     };
     let options = server::leptos_options();
     let addr = options.site_addr;
@@ -67,11 +75,30 @@ async fn run() -> Result<(), String> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal(state.clone()))
     .await
     .map_err(|e| format!("server error: {e}"))?;
     state.db.close().await;
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how service managers stop us), after
+/// asking live connections to close: a graceful shutdown waits for every
+/// open connection, and websockets would otherwise keep it waiting.
+async fn shutdown_signal(state: app::state::AppState) {
+    let terminate = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    println!("Shutting down");
+    state.hub.shutdown();
 }

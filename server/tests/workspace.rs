@@ -175,7 +175,7 @@ async fn server_functions_list_update_and_reply(app: TestApp) {
     ]))
     .await;
     assert_eq!(status, 200, "{entry}");
-    assert_eq!(entry["kind"], "reply");
+    assert_eq!(entry["Added"]["kind"], "reply");
 
     let (status, detail) = send(
         client

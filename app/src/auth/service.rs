@@ -5,7 +5,8 @@
 
 use crate::db::{now_ms, Db};
 use crate::error::AppError;
-use crate::users::service::{normalize_email, user_from_row};
+use crate::events::log::PendingEvent;
+use crate::users::service::{normalize_email, user_from_row, with_teams, USER_COLUMNS};
 use crate::users::User;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -69,9 +70,9 @@ pub async fn sign_in(
 ) -> Result<(User, String), AppError> {
     let wrong = || AppError::invalid("password", "Wrong email or password.");
     let email = normalize_email("email", email).map_err(|_| wrong())?;
-    let row = sqlx::query(
-        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1 AND active = 1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = $1 AND u.active = 1"
+    ))
     .bind(&email)
     .fetch_optional(db.pool())
     .await?;
@@ -88,7 +89,7 @@ pub async fn sign_in(
     if !ok {
         return Err(wrong());
     }
-    let user = user_from_row(&row)?;
+    let user = with_teams(db, user_from_row(&row)?).await?;
     let secret = random_secret();
     let now = now_ms();
     let mut tx = db.begin_write().await?;
@@ -108,39 +109,55 @@ pub async fn sign_in(
     Ok((user, secret))
 }
 
+/// Ends a session. Its live connections hear `session.ended` (never sent
+/// to clients) and close once they find their session gone.
 pub async fn sign_out(db: &Db, secret: &str) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+    let row = sqlx::query("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
         .bind(digest(secret))
-        .execute(tx.conn())
+        .fetch_optional(tx.conn())
         .await?;
+    if let Some(row) = row {
+        let user_id: i64 = row.try_get("user_id")?;
+        tx.event(PendingEvent::global(
+            crate::events::SESSION_ENDED,
+            Some(user_id),
+            serde_json::json!({ "user_id": user_id }),
+        ));
+    }
     tx.commit().await
 }
 
 async fn user_for_session(db: &Db, secret: &str) -> Result<Option<User>, AppError> {
-    let row = sqlx::query(
-        "SELECT u.id, u.email, u.name, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+    ))
     .bind(digest(secret))
     .bind(now_ms())
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    match row {
+        Some(r) => Ok(Some(with_teams(db, user_from_row(&r)?).await?)),
+        None => Ok(None),
+    }
 }
 
 async fn user_for_token(db: &Db, token: &str) -> Result<Option<User>, AppError> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT u.id, u.email, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND u.active = 1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND u.active = 1"
+    ))
     .bind(digest(token))
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    match row {
+        Some(r) => Ok(Some(with_teams(db, user_from_row(&r)?).await?)),
+        None => Ok(None),
+    }
 }
 
 /// How a request proved who it is.
@@ -190,6 +207,25 @@ pub async fn authenticate(
             .map(|u| (u, Credential::Session))),
         None => Ok(None),
     }
+}
+
+/// When the session behind these headers expires; `None` for Bearer
+/// tokens (they do not expire) and for no or unknown sessions.
+pub async fn session_expiry(db: &Db, headers: &HeaderMap) -> Result<Option<i64>, AppError> {
+    if bearer_token(headers).is_some() {
+        return Ok(None);
+    }
+    let Some(secret) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let row = sqlx::query("SELECT expires_at FROM sessions WHERE token_hash = $1")
+        .bind(digest(&secret))
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("expires_at")?),
+        None => None,
+    })
 }
 
 /// The `Set-Cookie` value that opens a session.

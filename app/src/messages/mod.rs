@@ -85,4 +85,12 @@ pub struct NewEntry {
     pub body: Option<String>,
     /// HTML body; sanitised on the way in.
     pub body_html: Option<String>,
+    /// The newest thread entry the writer had seen. When a customer message
+    /// or another agent's reply is newer, a reply is refused with
+    /// `stale_reply` (409) unless `confirm_stale` is true, so nobody answers
+    /// a conversation they have not read to the end.
+    #[serde(default)]
+    pub seen_message_id: Option<i64>,
+    #[serde(default)]
+    pub confirm_stale: bool,
 }

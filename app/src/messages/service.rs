@@ -2,14 +2,15 @@
 
 use super::sanitize::{html_to_text, sanitize_html, text_to_html};
 use super::{Author, EntryKind, NewEntry, NewEntryKind, ThreadEntry};
-use crate::db::{now_ms, Db};
+use crate::access::can_see;
+use crate::db::{now_ms, Db, WriteTx};
 use crate::error::AppError;
-use crate::events;
+use crate::events::{self, log::PendingEvent};
 use crate::tickets::service::validate_body;
 use crate::users::User;
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 const SELECT: &str = "SELECT m.id, m.ticket_id, m.kind, m.body, m.body_html, m.created_at, \
     m.author_user_id, u.name AS user_name, m.author_contact_id, c.name AS contact_name \
@@ -52,7 +53,7 @@ fn from_row(row: &AnyRow) -> Result<ThreadEntry, AppError> {
 /// caller's transaction. `body_html` must already be safe.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_entry(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     ticket_id: i64,
     kind: EntryKind,
     author_user_id: Option<i64>,
@@ -72,33 +73,24 @@ pub async fn insert_entry(
     .bind(body)
     .bind(body_html)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?;
     let id: i64 = row.try_get("id")?;
-    events::append(
-        conn,
-        events::MESSAGE_CREATED,
-        Some(ticket_id),
-        author_user_id,
-        &json!({"message_id": id, "kind": kind}),
-        now,
-    )
-    .await?;
+    tx.event(
+        PendingEvent::ticket(
+            events::MESSAGE_CREATED,
+            ticket_id,
+            author_user_id,
+            json!({"message_id": id, "kind": kind}),
+        )
+        .at(now),
+    );
     Ok(id)
 }
 
-async fn ensure_ticket(db: &Db, ticket_id: i64) -> Result<(), AppError> {
-    sqlx::query("SELECT id FROM tickets WHERE id = $1")
-        .bind(ticket_id)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found("Ticket"))
-}
-
-/// The whole thread, oldest first.
-pub async fn list(db: &Db, _actor: &User, ticket_id: i64) -> Result<Vec<ThreadEntry>, AppError> {
-    ensure_ticket(db, ticket_id).await?;
+/// The whole thread, oldest first, of a ticket the caller may see.
+pub async fn list(db: &Db, actor: &User, ticket_id: i64) -> Result<Vec<ThreadEntry>, AppError> {
+    crate::tickets::service::get(db, actor, ticket_id).await?;
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE m.ticket_id = $1 ORDER BY m.created_at, m.id"
     ))
@@ -210,19 +202,27 @@ pub async fn add(
 
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let conn = tx.conn();
-    let row = sqlx::query("SELECT owner_id FROM tickets WHERE id = $1")
+    let row = sqlx::query("SELECT owner_id, team_id FROM tickets WHERE id = $1")
         .bind(ticket_id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
     let owner: Option<i64> = row.try_get("owner_id")?;
+    let team: Option<i64> = row.try_get("team_id")?;
+    if !can_see(actor, owner, team) {
+        return Err(AppError::not_found("Ticket"));
+    }
     let kind = match entry.kind {
         NewEntryKind::Reply => EntryKind::Reply,
         NewEntryKind::Note => EntryKind::Note,
     };
+    if let (EntryKind::Reply, Some(seen), false) =
+        (kind, entry.seen_message_id, entry.confirm_stale)
+    {
+        check_not_stale(&mut tx, actor, ticket_id, seen).await?;
+    }
     let id = insert_entry(
-        conn,
+        &mut tx,
         ticket_id,
         kind,
         Some(actor.id),
@@ -237,24 +237,24 @@ pub async fn add(
             .bind(id)
             .bind(user.id)
             .bind(ticket_id)
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await?;
     }
     if kind == EntryKind::Reply {
         sqlx::query("UPDATE tickets SET updated_at = $1, first_reply_at = COALESCE(first_reply_at, $1) WHERE id = $2")
             .bind(now)
             .bind(ticket_id)
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await?;
         if owner.is_none() {
             sqlx::query("UPDATE tickets SET owner_id = $1 WHERE id = $2")
                 .bind(actor.id)
                 .bind(ticket_id)
-                .execute(&mut *conn)
+                .execute(tx.conn())
                 .await?;
             let text = format!("{} replied and was assigned the ticket.", actor.name);
             insert_entry(
-                conn,
+                &mut tx,
                 ticket_id,
                 EntryKind::Event,
                 Some(actor.id),
@@ -264,25 +264,57 @@ pub async fn add(
                 now,
             )
             .await?;
-            events::append(
-                conn,
-                "ticket.assigned",
-                Some(ticket_id),
-                Some(actor.id),
-                &json!({"owner_id": actor.id}),
-                now,
-            )
-            .await?;
+            tx.event(
+                PendingEvent::ticket(
+                    events::TICKET_ASSIGNED,
+                    ticket_id,
+                    Some(actor.id),
+                    json!({"owner_id": actor.id}),
+                )
+                .at(now)
+                .moved_from(None, team),
+            );
         }
     } else {
         sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(ticket_id)
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await?;
     }
     tx.commit().await?;
     get(db, id).await
+}
+
+/// Refuses a reply when the thread moved on after `seen`: a customer
+/// message, or another agent's reply, that the writer has not seen.
+async fn check_not_stale(
+    tx: &mut WriteTx,
+    actor: &User,
+    ticket_id: i64,
+    seen: i64,
+) -> Result<(), AppError> {
+    let newer = sqlx::query(
+        "SELECT kind FROM messages WHERE ticket_id = $1 AND id > $2 \
+         AND (kind = 'inbound' OR (kind = 'reply' AND author_user_id <> $3)) \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(ticket_id)
+    .bind(seen)
+    .bind(actor.id)
+    .fetch_optional(tx.conn())
+    .await?;
+    match newer {
+        None => Ok(()),
+        Some(row) => {
+            let kind: String = row.try_get("kind")?;
+            Err(AppError::StaleReply(if kind == "inbound" {
+                "The customer wrote again while you were typing. Read it, then send anyway if your reply still fits.".into()
+            } else {
+                "Another agent replied while you were typing. Read it, then send anyway if your reply still fits.".into()
+            }))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +342,8 @@ mod tests {
             email: "ana.ruiz@example.com".into(),
             name: "Ana Ruiz".into(),
             role: Role::Agent,
+            access: Default::default(),
+            availability: Default::default(),
         };
         assert!(handle_matches("ana", &u));
         assert!(handle_matches("ana.ruiz", &u));

@@ -100,12 +100,25 @@ pub async fn update_ticket(id: i64, field: String, value: String) -> Result<Tick
     .await
 }
 
+/// What happened to a reply or note sent from the composer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddOutcome {
+    Added(ThreadEntry),
+    /// Not sent: the thread moved on while the agent was typing. The
+    /// composer shows `message` and offers to send anyway.
+    Stale {
+        message: String,
+    },
+}
+
 #[server(prefix = "/rpc", endpoint = "add_entry")]
 pub async fn add_entry(
     ticket_id: i64,
     kind: String,
     body: String,
-) -> Result<ThreadEntry, ServerFnError> {
+    #[server(default)] seen_message_id: Option<i64>,
+    #[server(default)] confirm_stale: bool,
+) -> Result<AddOutcome, ServerFnError> {
     crate::error::server_fn(async move {
         use crate::error::AppError;
         let user = crate::auth::require_user().await?;
@@ -119,8 +132,14 @@ pub async fn add_entry(
             kind,
             body: Some(body),
             body_html: None,
+            seen_message_id,
+            confirm_stale,
         };
-        crate::messages::service::add(&state.db, &user, ticket_id, entry).await
+        match crate::messages::service::add(&state.db, &user, ticket_id, entry).await {
+            Ok(entry) => Ok(AddOutcome::Added(entry)),
+            Err(AppError::StaleReply(message)) => Ok(AddOutcome::Stale { message }),
+            Err(e) => Err(e),
+        }
     })
     .await
 }

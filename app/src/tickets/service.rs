@@ -4,10 +4,11 @@ use super::{
     NewTicket, Pipeline, Priority, SortKey, Status, StatusCategory, Ticket, TicketPage,
     TicketPatch, TicketQuery, CATEGORIES, CHANNELS,
 };
+use crate::access::{can_see, push_ticket_filter};
 use crate::contacts;
 use crate::db::{now_ms, Db, SqlBuilder};
 use crate::error::AppError;
-use crate::events;
+use crate::events::{self, log::PendingEvent};
 use crate::messages::service::insert_entry;
 use crate::messages::{sanitize, EntryKind};
 use crate::users::service::required_text;
@@ -226,7 +227,7 @@ pub async fn create(
     loop {
         match create_once(db, actor, &input, default_channel).await {
             Err(AppError::Conflict(_)) if attempt < 5 => attempt += 1,
-            Ok(id) => return get(db, actor, id).await,
+            Ok(id) => return fetch(db, id).await,
             Err(e) => return Err(e),
         }
     }
@@ -264,37 +265,41 @@ async fn create_once(
     let now = now_ms();
 
     let mut tx = db.begin_write().await?;
-    let conn = tx.conn();
     let pipeline_id = match input.pipeline_id {
         Some(id) => {
             sqlx::query("SELECT id FROM pipelines WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(tx.conn())
                 .await?
                 .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
             id
         }
         None => sqlx::query("SELECT id FROM pipelines ORDER BY position, id LIMIT 1")
-            .fetch_one(&mut *conn)
+            .fetch_one(tx.conn())
             .await?
             .try_get("id")?,
     };
-    let status =
-        resolve_status(conn, pipeline_id, input.status_id, input.status.as_deref()).await?;
+    let status = resolve_status(
+        tx.conn(),
+        pipeline_id,
+        input.status_id,
+        input.status.as_deref(),
+    )
+    .await?;
     if let Some(owner) = input.owner_id {
-        check_owner(conn, owner).await?;
+        check_owner(tx.conn(), owner).await?;
     }
     if let Some(team) = input.team_id {
-        check_team(conn, team).await?;
+        check_team(tx.conn(), team).await?;
     }
     let contact_id = match &input.contact {
-        Some(c) => Some(contacts::service::find_or_create(conn, c).await?),
+        Some(c) => Some(contacts::service::find_or_create(tx.conn(), c).await?),
         None => None,
     };
     let number: i64 = sqlx::query(
         "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?
     .try_get("value")?;
     let row = sqlx::query(
@@ -315,18 +320,18 @@ async fn create_once(
     .bind(contact_id)
     .bind(now)
     .bind((status.category == StatusCategory::Closed).then_some(now))
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?;
     let id: i64 = row.try_get("id")?;
-    events::append(
-        conn,
-        events::TICKET_CREATED,
-        Some(id),
-        Some(actor.id),
-        &json!({"number": number, "subject": subject, "status": status.name, "owner_id": input.owner_id}),
-        now,
-    )
-    .await?;
+    tx.event(
+        PendingEvent::ticket(
+            events::TICKET_CREATED,
+            id,
+            Some(actor.id),
+            json!({"number": number, "subject": subject, "status": status.name, "owner_id": input.owner_id}),
+        )
+        .at(now),
+    );
     if let Some(body) = body {
         // The description a customer gave is their inbound message; without
         // a contact it is the agent's own note.
@@ -335,7 +340,7 @@ async fn create_once(
             None => (EntryKind::Note, Some(actor.id), None),
         };
         insert_entry(
-            conn,
+            &mut tx,
             id,
             kind,
             user,
@@ -350,18 +355,34 @@ async fn create_once(
     Ok(id)
 }
 
-pub async fn get(db: &Db, _actor: &User, id: i64) -> Result<Ticket, AppError> {
-    let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
-        .bind(id)
+/// A ticket the caller may see; any other id is "not found", whether it
+/// exists or not.
+pub async fn get(db: &Db, actor: &User, id: i64) -> Result<Ticket, AppError> {
+    visible(actor, fetch(db, id).await?)
+}
+
+pub async fn get_by_number(db: &Db, actor: &User, number: i64) -> Result<Ticket, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE t.number = $1"))
+        .bind(number)
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    from_row(&row)
+    visible(actor, from_row(&row)?)
 }
 
-pub async fn get_by_number(db: &Db, _actor: &User, number: i64) -> Result<Ticket, AppError> {
-    let row = sqlx::query(&format!("{SELECT} WHERE t.number = $1"))
-        .bind(number)
+fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> {
+    if can_see(actor, ticket.owner_id, ticket.team_id) {
+        Ok(ticket)
+    } else {
+        Err(AppError::not_found("Ticket"))
+    }
+}
+
+/// A ticket by id without an access check: for returning what the caller
+/// just created or changed.
+async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
+    let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
+        .bind(id)
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
@@ -420,18 +441,13 @@ fn page_size(q: &TicketQuery) -> Result<i64, AppError> {
 /// tells whether there is a next page). Public so that tests can check the
 /// query plan of every view.
 pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError> {
-    let limit = q.limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            "Limit must be between 1 and 100.",
-        ));
-    }
+    let limit = page_size(q)?;
     let mut sql = SqlBuilder::new(SELECT);
     sql.push(" WHERE 1 = 1");
     if let Some(view) = q.view {
         views::service::push_filter(&mut sql, view, actor);
     }
+    push_ticket_filter(&mut sql, actor);
     if let Some(c) = q.status_category {
         sql.push(" AND t.status_category = ").bind_text(c.as_str());
     }
@@ -491,13 +507,12 @@ pub async fn update(
     require_worker(actor)?;
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let conn = tx.conn();
     let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    let current = from_row(&row)?;
+    let current = visible(actor, from_row(&row)?)?;
 
     let mut set = SqlBuilder::new("UPDATE tickets SET updated_at = ");
     set.bind_int(now);
@@ -515,7 +530,7 @@ pub async fn update(
     }
     if patch.status_id.is_some() || patch.status.is_some() {
         let status = resolve_status(
-            conn,
+            tx.conn(),
             current.pipeline_id,
             patch.status_id,
             patch.status.as_deref(),
@@ -573,7 +588,7 @@ pub async fn update(
         if owner != current.owner_id {
             match owner {
                 Some(o) => {
-                    let name = check_owner(conn, o).await?;
+                    let name = check_owner(tx.conn(), o).await?;
                     set.push(", owner_id = ").bind_int(o);
                     changes.push(format!("assigned the ticket to {name}"));
                 }
@@ -589,7 +604,7 @@ pub async fn update(
         if team != current.team_id {
             match team {
                 Some(t) => {
-                    let name = check_team(conn, t).await?;
+                    let name = check_team(tx.conn(), t).await?;
                     set.push(", team_id = ").bind_int(t);
                     changes.push(format!("moved the ticket to team {name}"));
                 }
@@ -607,10 +622,10 @@ pub async fn update(
         return Ok(current);
     }
     set.push(" WHERE id = ").bind_int(id);
-    set.query().execute(&mut *conn).await?;
+    set.query().execute(tx.conn()).await?;
     let text = format!("{} {}.", actor.name, changes.join(", "));
     insert_entry(
-        conn,
+        &mut tx,
         id,
         EntryKind::Event,
         Some(actor.id),
@@ -620,17 +635,20 @@ pub async fn update(
         now,
     )
     .await?;
-    events::append(
-        conn,
+    let moved = fields.contains_key("owner_id") || fields.contains_key("team_id");
+    let mut event = PendingEvent::ticket(
         events::TICKET_UPDATED,
-        Some(id),
+        id,
         Some(actor.id),
-        &serde_json::Value::Object(fields),
-        now,
+        serde_json::Value::Object(fields),
     )
-    .await?;
+    .at(now);
+    if moved {
+        event = event.moved_from(current.owner_id, current.team_id);
+    }
+    tx.event(event);
     tx.commit().await?;
-    get(db, actor, id).await
+    fetch(db, id).await
 }
 
 #[cfg(test)]

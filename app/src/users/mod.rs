@@ -3,6 +3,7 @@
 #[cfg(feature = "ssr")]
 pub mod service;
 
+use crate::access::{Access, AccessScope};
 use serde::{Deserialize, Serialize};
 
 /// What a user may do in the help desk.
@@ -53,6 +54,46 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// Which tickets this user may see (see [`crate::access`]).
+    pub access: Access,
+    /// Available or away, as the user set it.
+    pub availability: Availability,
+}
+
+/// Whether an agent is at work right now. Set by the agent, shown to the
+/// others beside their avatar; routing (a later issue) assigns only to
+/// available agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    #[default]
+    Available,
+    Away,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "available",
+            Availability::Away => "away",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Availability> {
+        match s {
+            "available" => Some(Availability::Available),
+            "away" => Some(Availability::Away),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Availability::Available => "Available",
+            Availability::Away => "Away",
+        }
+    }
 }
 
 impl User {
@@ -98,8 +139,47 @@ pub struct NewUser {
     /// password until one is set.
     pub password: Option<String>,
     pub role: Role,
+    /// Ticket access scope; `all` when absent.
+    #[serde(default)]
+    pub access: AccessScope,
+    /// Also see unassigned tickets; true when absent.
+    #[serde(default = "default_true")]
+    pub include_unassigned: bool,
+    /// Team memberships, main or additional.
+    #[serde(default)]
+    pub teams: Vec<TeamMembership>,
+    /// Shorthand for main memberships of these teams.
     #[serde(default)]
     pub team_ids: Vec<i64>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One team a user belongs to. Main members are the ones routing assigns
+/// to; additional members see the team's tickets but are not routed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TeamMembership {
+    pub id: i64,
+    #[serde(default = "default_true")]
+    pub main: bool,
+}
+
+/// A change to a user (super admins only). Absent fields stay as they are;
+/// `teams`, when present, replaces every membership.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub access: Option<AccessScope>,
+    pub include_unassigned: Option<bool>,
+    pub teams: Option<Vec<TeamMembership>>,
+    /// false deactivates: the user can no longer sign in and their open
+    /// sessions and live connections end.
+    pub active: Option<bool>,
 }
 
 #[cfg(test)]
@@ -121,6 +201,8 @@ mod tests {
             email: "a@b.c".into(),
             name: "Ana Ruiz".into(),
             role: Role::Collaborator,
+            access: Access::default(),
+            availability: Availability::Available,
         };
         assert!(!u.can_work_tickets());
         u.role = Role::Agent;

@@ -1,20 +1,56 @@
 //! User and team rules and SQL.
 
-use super::{NewUser, Role, Team, User};
+use super::{Availability, NewUser, Role, Team, TeamMembership, User, UserPatch};
+use crate::access::{Access, AccessScope};
 use crate::auth::service::hash_password;
 use crate::db::{now_ms, Db};
 use crate::error::AppError;
+use crate::events::log::PendingEvent;
+use crate::events::{USER_AVAILABILITY, USER_UPDATED};
+use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
+/// The columns [`user_from_row`] reads, for a `users` table aliased `u`.
+pub const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.role, u.access_scope, u.include_unassigned, u.availability";
+
+/// A user from a row of [`USER_COLUMNS`], without their team ids (see
+/// [`with_teams`]).
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, AppError> {
     let role: String = row.try_get("role")?;
+    let scope: String = row.try_get("access_scope")?;
+    let include_unassigned: i64 = row.try_get("include_unassigned")?;
+    let availability: String = row.try_get("availability")?;
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         role: Role::parse(&role).ok_or(AppError::Internal)?,
+        access: Access {
+            scope: AccessScope::parse(&scope).ok_or(AppError::Internal)?,
+            include_unassigned: include_unassigned != 0,
+            team_ids: Vec::new(),
+        },
+        availability: Availability::parse(&availability).ok_or(AppError::Internal)?,
     })
+}
+
+/// Fills in the user's team ids, which only the `teams` access scope reads
+/// (everyone else is spared the query).
+pub(crate) async fn with_teams(db: &Db, mut user: User) -> Result<User, AppError> {
+    if user.access.scope == AccessScope::Teams {
+        let rows =
+            sqlx::query("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+                .bind(user.id)
+                .fetch_all(db.pool())
+                .await?;
+        user.access.team_ids = rows
+            .iter()
+            .map(|r| r.try_get("team_id"))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(user)
 }
 
 /// Validates and normalises an email address (trimmed, lower-case).
@@ -64,21 +100,40 @@ pub fn required_text(
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<User>, AppError> {
-    let row = sqlx::query("SELECT id, email, name, role FROM users WHERE id = $1 AND active = 1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.active = 1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        Some(r) => Ok(Some(with_teams(db, user_from_row(&r)?).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Active users, by name. Everyone signed in may list them (owner pickers,
 /// @mentions).
 pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
-    let rows =
-        sqlx::query("SELECT id, email, name, role FROM users WHERE active = 1 ORDER BY name, id")
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(user_from_row).collect()
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.active = 1 ORDER BY u.name, u.id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let mut user = user_from_row(r)?;
+            for m in &memberships {
+                if m.try_get::<i64, _>("user_id")? == user.id {
+                    user.access.team_ids.push(m.try_get("team_id")?);
+                }
+            }
+            Ok(user)
+        })
+        .collect()
 }
 
 pub async fn create(db: &Db, actor: &User, input: NewUser) -> Result<User, AppError> {
@@ -109,16 +164,28 @@ pub async fn create_unchecked(db: &Db, input: NewUser) -> Result<User, AppError>
         // An unusable hash: no password verifies against it.
         None => "!".to_string(),
     };
+    let mut teams = input.teams.clone();
+    for id in &input.team_ids {
+        if !teams.iter().any(|t| t.id == *id) {
+            teams.push(TeamMembership {
+                id: *id,
+                main: true,
+            });
+        }
+    }
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(
-        "INSERT INTO users (email, name, role, password_hash, active, created_at) \
-         VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+        "INSERT INTO users (email, name, role, password_hash, active, created_at, \
+         access_scope, include_unassigned) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7) RETURNING id",
     )
     .bind(&email)
     .bind(&name)
     .bind(input.role.as_str())
     .bind(hash)
     .bind(now_ms())
+    .bind(input.access.as_str())
+    .bind(i64::from(input.include_unassigned))
     .fetch_one(tx.conn())
     .await
     .map_err(|e| match AppError::from(e) {
@@ -128,23 +195,150 @@ pub async fn create_unchecked(db: &Db, input: NewUser) -> Result<User, AppError>
         other => other,
     })?;
     let id: i64 = row.try_get("id")?;
-    for team_id in &input.team_ids {
-        sqlx::query("INSERT INTO team_members (team_id, user_id, is_main) VALUES ($1, $2, 1)")
-            .bind(team_id)
-            .bind(id)
-            .execute(tx.conn())
-            .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Invalid { .. } => AppError::invalid("team_ids", "Unknown team."),
-                other => other,
-            })?;
-    }
+    set_memberships(tx.conn(), id, &teams).await?;
     tx.commit().await?;
     Ok(User {
         id,
         email,
         name,
         role: input.role,
+        access: Access {
+            scope: input.access,
+            include_unassigned: input.include_unassigned,
+            team_ids: {
+                let mut ids: Vec<i64> = teams.iter().map(|t| t.id).collect();
+                ids.sort_unstable();
+                ids
+            },
+        },
+        availability: Availability::Available,
+    })
+}
+
+/// Replaces a user's team memberships.
+async fn set_memberships(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    teams: &[TeamMembership],
+) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM team_members WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    for (i, team) in teams.iter().enumerate() {
+        if teams[..i].iter().any(|t| t.id == team.id) {
+            return Err(AppError::invalid("teams", "A team is listed twice."));
+        }
+        let exists = sqlx::query("SELECT id FROM teams WHERE id = $1")
+            .bind(team.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(AppError::invalid("teams", "Unknown team."));
+        }
+        sqlx::query("INSERT INTO team_members (team_id, user_id, is_main) VALUES ($1, $2, $3)")
+            .bind(team.id)
+            .bind(user_id)
+            .bind(i64::from(team.main))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Changes a user (super admins only). Takes effect at once everywhere,
+/// including on the user's open websocket connections, which hear
+/// `user.updated` and re-check who they are and what they may see.
+pub async fn update(db: &Db, actor: &User, id: i64, patch: UserPatch) -> Result<User, AppError> {
+    if !actor.is_admin() {
+        return Err(AppError::forbidden("Only super admins can change users."));
+    }
+    if id == actor.id
+        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::SuperAdmin))
+    {
+        return Err(AppError::invalid(
+            "role",
+            "You cannot demote or deactivate yourself; ask another super admin.",
+        ));
+    }
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| required_text("name", "Name", n, 120))
+        .transpose()?;
+    let mut tx = db.begin_write().await?;
+    let exists = sqlx::query("SELECT id FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if exists.is_none() {
+        return Err(AppError::not_found("User"));
+    }
+    let mut set = crate::db::SqlBuilder::new("UPDATE users SET id = id");
+    if let Some(name) = name {
+        set.push(", name = ").bind_text(name);
+    }
+    if let Some(role) = patch.role {
+        set.push(", role = ").bind_text(role.as_str());
+    }
+    if let Some(scope) = patch.access {
+        set.push(", access_scope = ").bind_text(scope.as_str());
+    }
+    if let Some(include) = patch.include_unassigned {
+        set.push(", include_unassigned = ")
+            .bind_int(i64::from(include));
+    }
+    if let Some(active) = patch.active {
+        set.push(", active = ").bind_int(i64::from(active));
+    }
+    set.push(" WHERE id = ").bind_int(id);
+    set.query().execute(tx.conn()).await?;
+    if let Some(teams) = &patch.teams {
+        set_memberships(tx.conn(), id, teams).await?;
+    }
+    if patch.active == Some(false) {
+        // Deactivation ends every session at once.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.event(PendingEvent::global(
+        USER_UPDATED,
+        Some(actor.id),
+        json!({ "user_id": id }),
+    ));
+    tx.commit().await?;
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
+    with_teams(db, user_from_row(&row)?).await
+}
+
+/// Sets the caller's own availability; everyone sees it live.
+pub async fn set_availability(
+    db: &Db,
+    actor: &User,
+    availability: Availability,
+) -> Result<User, AppError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET availability = $1 WHERE id = $2")
+        .bind(availability.as_str())
+        .bind(actor.id)
+        .execute(tx.conn())
+        .await?;
+    tx.event(PendingEvent::global(
+        USER_AVAILABILITY,
+        Some(actor.id),
+        json!({ "user_id": actor.id, "availability": availability }),
+    ));
+    tx.commit().await?;
+    Ok(User {
+        availability,
+        ..actor.clone()
     })
 }
 

@@ -4,6 +4,7 @@
 //! HTTP status.
 
 mod contacts;
+pub mod events;
 mod openapi;
 mod session;
 mod tickets;
@@ -17,7 +18,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -35,7 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::get))
         .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", patch(users::update))
+        .route("/me/availability", put(users::set_availability))
         .route("/teams", get(users::list_teams).post(users::create_team))
+        .route("/events", get(events::connect))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(AppError::not_found("API endpoint")) })
 }

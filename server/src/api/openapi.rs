@@ -12,7 +12,8 @@ use utoipa::{Modify, OpenApi};
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::update,
         super::tickets::list_messages, super::tickets::add_message,
         super::contacts::list, super::contacts::create, super::contacts::get,
-        super::users::list, super::users::create, super::users::list_teams, super::users::create_team,
+        super::users::list, super::users::create, super::users::update, super::users::set_availability,
+        super::users::list_teams, super::users::create_team, super::events::connect,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = []))

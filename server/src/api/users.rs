@@ -1,9 +1,9 @@
 //! `/api/v1/users` and `/api/v1/teams` (super admins only).
 
-use super::{ApiJson, ApiResult, Caller};
+use super::{ApiJson, ApiPath, ApiResult, Caller};
 use app::error::AppError;
 use app::state::AppState;
-use app::users::{service as users, NewUser, Team, User};
+use app::users::{service as users, Availability, NewUser, Team, User, UserPatch};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -46,6 +46,37 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(users::create(&state.db, &user, input).await?),
+    ))
+}
+
+/// Changes a user's name, role, access, teams or active flag. Takes effect
+/// at once, including on the user's open live connections.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = i64, Path)), request_body = UserPatch,
+    tag = "admin", responses((status = 200, body = User), (status = 403), (status = 404), (status = 422)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(users::update(&state.db, &user, id, patch).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AvailabilityChange {
+    pub availability: Availability,
+}
+
+/// Sets the caller's availability (available or away).
+#[utoipa::path(put, path = "/api/v1/me/availability", request_body = AvailabilityChange,
+    tag = "session", responses((status = 200, body = User), (status = 401), (status = 422)))]
+pub async fn set_availability(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiJson(change): ApiJson<AvailabilityChange>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        users::set_availability(&state.db, &user, change.availability).await?,
     ))
 }
 

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+
 use app::db::Db;
 use app::state::{AppState, Config};
 use app::users::{NewUser, Role, User};
@@ -30,7 +32,7 @@ pub struct TestApp {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}/ayuda.db", dir.path().display()),
         Backend::Postgres => {
@@ -66,9 +68,13 @@ async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, Config::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = database_url(backend, &dir).await;
-        let state = server::prepare(&url, Config::default(), server::leptos_options())
+        let state = server::prepare(&url, config, server::leptos_options())
             .await
             .expect("prepare app");
         app::demo::ensure_admin(&state.db, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
@@ -136,6 +142,9 @@ impl TestApp {
                 password: Some("password-123".into()),
                 role,
                 team_ids: vec![],
+                access: Default::default(),
+                include_unassigned: true,
+                teams: Vec::new(),
             },
         )
         .await
