@@ -11,6 +11,8 @@
 //! ayuda-bench --base http://127.0.0.1:3300 --database-url URL --pid PID [--out target/bench]
 //! ```
 
+mod live;
+
 use serde::Serialize;
 use sqlx::Row;
 use std::sync::Arc;
@@ -247,6 +249,13 @@ async fn empty_handler_baseline(seconds: u64) -> (f64, f64) {
     let rps = peak(&client, make.clone(), 32, seconds).await;
     let (_, p99, _) = open_loop(&client, make, 1000, 2).await;
     (rps, p99)
+}
+
+/// This process's open-file limit (each websocket client needs one).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn compressed_size(cmd: &str, args: &[&str], path: &str) -> Option<f64> {
@@ -540,6 +549,137 @@ async fn main() {
         Some((">=", 1500.0)),
         Some(empty_rps),
     );
+
+    // Live push: the loopback websocket floor, then Ayuda with 1,000
+    // connected clients, then the most clients held at p95 <= 500 ms.
+    let (rtt50, rtt99) = live::loopback_round_trip().await;
+    r.add(
+        "baseline: loopback websocket round trip p50",
+        rtt50,
+        "ms",
+        None,
+        None,
+    );
+    r.add(
+        "baseline: loopback websocket round trip p99",
+        rtt99,
+        "ms",
+        None,
+        None,
+    );
+    let token: Option<String> = match client
+        .post(format!("{base}/api/v1/tokens"))
+        .json(&serde_json::json!({"name": "ayuda-bench"}))
+        .send()
+        .await
+    {
+        Ok(res) => res
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["token"].as_str().map(str::to_string)),
+        Err(_) => None,
+    };
+    let target: Option<i64> = match client
+        .post(format!("{base}/api/v1/tickets"))
+        .json(&serde_json::json!({"subject": "push target"}))
+        .send()
+        .await
+    {
+        Ok(res) => res
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["id"].as_i64()),
+        Err(_) => None,
+    };
+    if let (Some(token), Some(ticket)) = (token, target) {
+        let round = live::push_round(&base, &token, &client, ticket, 1000, 100, 10.0, a.pid).await;
+        r.add(
+            "live push, 1000 clients: connected",
+            round.connected as f64,
+            "clients",
+            Some((">=", 1000.0)),
+            None,
+        );
+        r.add(
+            "live push, 1000 clients: commit-to-delivery p50",
+            round.p50,
+            "ms",
+            None,
+            Some(rtt50),
+        );
+        r.add(
+            "live push, 1000 clients: commit-to-delivery p99",
+            round.p99,
+            "ms",
+            Some(("<=", 20.0)),
+            Some(rtt99),
+        );
+        r.add(
+            "live push, 1000 clients: lost events",
+            round.lost as f64,
+            "events",
+            Some(("<=", 0.0)),
+            None,
+        );
+        r.add(
+            "live push, 1000 clients: duplicated events",
+            round.duplicated as f64,
+            "events",
+            Some(("<=", 0.0)),
+            None,
+        );
+        if let Some(kib) = round.rss_per_client_kib {
+            r.add(
+                "memory: server RSS per connected client",
+                kib / 1024.0,
+                "MiB",
+                Some(("<=", 2.0)),
+                None,
+            );
+        }
+        // Step up until the tail passes 500 ms or connections fail. Each
+        // client costs a file descriptor here and one in the server, so the
+        // largest step stays under this process's descriptor limit.
+        let fd_limit = open_file_limit().unwrap_or(1024);
+        let mut held = if round.connected == 1000 && round.p95 <= 500.0 {
+            1000
+        } else {
+            0
+        };
+        for n in [2_000, 5_000, 10_000, 20_000] {
+            let n = n.min(fd_limit.saturating_sub(500));
+            if n <= held {
+                break;
+            }
+            let round = live::push_round(&base, &token, &client, ticket, n, 20, 2.0, None).await;
+            println!(
+                "  {n} clients: {} connected, p95 {:.1} ms, lost {}",
+                round.connected, round.p95, round.lost
+            );
+            if round.connected < n || round.p95 > 500.0 || round.lost > 0 {
+                break;
+            }
+            held = n;
+        }
+        r.add(
+            "live push: most clients held at p95 <= 500 ms",
+            held as f64,
+            "clients",
+            Some((">=", 20000.0)),
+            None,
+        );
+        r.add(
+            "live push: open-file limit of this machine",
+            fd_limit as f64,
+            "fds",
+            None,
+            None,
+        );
+    } else {
+        eprintln!("warning: cannot set up the live push measurement");
+    }
 
     if let Some(pid) = a.pid {
         if let Some(kib) = idle_rss {

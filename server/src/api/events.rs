@@ -86,6 +86,11 @@ pub async fn connect(
     }
     Ok(upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
+        // Small per-connection buffers: a connection mostly sends short
+        // events and receives tiny presence messages, and thousands of
+        // them stay open (the defaults reserve 128 KiB each).
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let mut conn = Connection {
                 hub: state.hub.clone(),
