@@ -59,6 +59,21 @@ pub struct HubEvent {
 }
 
 impl HubEvent {
+    /// Serialises a stored event once, for every connection.
+    pub fn from_stored(event: StoredEvent) -> HubEvent {
+        let json = serde_json::to_string(&LiveEvent {
+            seq: Some(event.seq),
+            kind: event.kind.clone(),
+            ticket_id: event.ticket_id,
+            data: event.data.clone(),
+        })
+        .unwrap_or_default();
+        HubEvent {
+            event,
+            json: json.into(),
+        }
+    }
+
     /// May `user` receive this event? Ticket events go to whoever may see
     /// the ticket as the event left it or as it was before the event moved
     /// it; session events never leave the server; user events (availability,
@@ -198,10 +213,6 @@ impl EventHub {
         self.published.load(Ordering::Acquire)
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     pub fn buckets(&self) -> Arc<Vec<CountBucket>> {
         self.buckets
             .read()
@@ -240,6 +251,8 @@ impl EventHub {
         typing: Option<Typing>,
     ) {
         let now = now_ms();
+        // Collaborators cannot reply, so they never show as typing one.
+        let typing = typing.filter(|t| *t == Typing::Note || user.can_work_tickets());
         let entry = viewing.map(|v| PresenceEntry {
             user_id: user.id,
             name: user.name.clone(),
@@ -340,17 +353,9 @@ impl EventHub {
         let n = events.len();
         for event in events {
             let seq = event.seq;
-            let json = serde_json::to_string(&LiveEvent {
-                seq: Some(event.seq),
-                kind: event.kind.clone(),
-                ticket_id: event.ticket_id,
-                data: event.data.clone(),
-            })
-            .unwrap_or_default();
-            let _ = self.sender.send(HubMessage::Event(Arc::new(HubEvent {
-                event,
-                json: json.into(),
-            })));
+            let _ = self
+                .sender
+                .send(HubMessage::Event(Arc::new(HubEvent::from_stored(event))));
             self.published.store(seq, Ordering::Release);
         }
         if counts_changed {

@@ -20,7 +20,7 @@
 use super::{ApiError, ApiQuery};
 use app::auth::service::{authenticate, session_expiry};
 use app::error::AppError;
-use app::events::hub::{EventHub, HubMessage, ViewedTicket};
+use app::events::hub::{EventHub, HubEvent, HubMessage, ViewedTicket};
 use app::events::log::read_after;
 use app::events::{ClientMessage, LiveEvent, READY, RESYNC, VIEW_COUNTS};
 use app::state::AppState;
@@ -93,7 +93,6 @@ pub async fn connect(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let mut conn = Connection {
-                hub: state.hub.clone(),
                 state,
                 credential,
                 user,
@@ -103,9 +102,9 @@ pub async fn connect(
                 viewing: None,
                 expires_at: None,
             };
-            conn.conn_id = conn.hub.connection_id();
+            conn.conn_id = conn.hub().connection_id();
             conn.run(socket, query.since).await;
-            conn.hub
+            conn.hub()
                 .set_presence(conn.conn_id, &conn.user, None, None)
                 .await;
         }))
@@ -121,7 +120,6 @@ enum End {
 
 struct Connection {
     state: AppState,
-    hub: Arc<EventHub>,
     /// Cookie / Authorization headers of the upgrade request.
     credential: HeaderMap,
     user: User,
@@ -136,6 +134,10 @@ struct Connection {
 }
 
 impl Connection {
+    fn hub(&self) -> &Arc<EventHub> {
+        &self.state.hub
+    }
+
     async fn run(&mut self, mut socket: WebSocket, since: Option<i64>) {
         let end = match self.serve(&mut socket, since).await {
             Ok(()) | Err(End::Gone) => return,
@@ -155,8 +157,8 @@ impl Connection {
         self.expires_at = self.session_expiry().await;
         // Subscribe before reading the log: whatever commits from here on
         // reaches us through the hub even if the replay misses it.
-        let mut live = self.hub.subscribe();
-        self.last_seq = since.unwrap_or_else(|| self.hub.published_seq());
+        let mut live = self.hub().subscribe();
+        self.last_seq = since.unwrap_or_else(|| self.hub().published_seq());
         if since.is_some() {
             self.replay(socket).await?;
         }
@@ -167,14 +169,14 @@ impl Connection {
             data: json!({ "seq": self.last_seq }),
         };
         send(socket, to_text(&ready)).await?;
-        self.send_counts(socket, &self.hub.buckets()).await?;
-        for presence in self.hub.presence_snapshot(&self.user) {
+        self.send_counts(socket, &self.hub().buckets()).await?;
+        for presence in self.hub().presence_snapshot(&self.user) {
             send(socket, Message::Text(presence)).await?;
         }
 
         let mut checks = tokio::time::interval(CHECK_EVERY);
         checks.tick().await;
-        let mut closing = self.hub.closing();
+        let mut closing = self.hub().closing();
         if *closing.borrow_and_update() {
             return Err(End::Close(1012, "server restarting"));
         }
@@ -209,17 +211,7 @@ impl Connection {
             let n = events.len() as i64;
             for event in events {
                 self.last_seq = event.seq;
-                let hub_event = app::events::hub::HubEvent {
-                    json: to_text(&LiveEvent {
-                        seq: Some(event.seq),
-                        kind: event.kind.clone(),
-                        ticket_id: event.ticket_id,
-                        data: event.data.clone(),
-                    })
-                    .into_text()
-                    .unwrap_or_default(),
-                    event,
-                };
+                let hub_event = HubEvent::from_stored(event);
                 if hub_event.concerns_account_of(self.user.id) {
                     self.recheck().await?;
                 }
@@ -243,7 +235,7 @@ impl Connection {
                 if e.concerns_account_of(self.user.id) {
                     self.recheck().await?;
                     if self.last_counts.is_none() {
-                        self.send_counts(socket, &self.hub.buckets()).await?;
+                        self.send_counts(socket, &self.hub().buckets()).await?;
                     }
                 } else if self.expires_at.is_some_and(|t| t <= app::db::now_ms()) {
                     return Err(End::Close(CLOSE_UNAUTHENTICATED, "session expired"));
@@ -350,11 +342,8 @@ impl Connection {
                 },
             },
         };
-        // Collaborators cannot reply, so they never show as typing a reply.
-        let typing =
-            typing.filter(|t| *t == app::events::Typing::Note || self.user.can_work_tickets());
         self.viewing = viewing;
-        self.hub
+        self.hub()
             .set_presence(self.conn_id, &self.user, viewing, typing)
             .await;
     }
