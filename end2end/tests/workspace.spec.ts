@@ -9,8 +9,10 @@ async function signIn(page: Page, who = ADMIN) {
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/views\/unassigned$/);
-  // Hydration done: the list reacts to clicks from here on.
   await expect(page.getByTestId('view-title')).toHaveText('Unassigned');
+  // Hydration done: the workspace reacts to clicks from here on (server
+  // rendered text alone does not prove that).
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
 }
 
 test('a wrong password is refused inline', async ({ page }) => {

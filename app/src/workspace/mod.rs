@@ -190,8 +190,14 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
         }
     });
 
+    // Effects run only in the browser, once hydrated: the marker tells
+    // tests (and anyone scripting the page) that clicks are now handled by
+    // the app rather than by plain links.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
     view! {
-        <div class="workspace">
+        <div class="workspace" data-hydrated=move || hydrated.get().to_string()>
             <nav class="views" aria-label="Views">
                 <div class="brand">"Ayuda"</div>
                 <ul class="view-list">
