@@ -567,32 +567,20 @@ async fn main() {
         None,
         None,
     );
-    let token: Option<String> = match client
-        .post(format!("{base}/api/v1/tokens"))
-        .json(&serde_json::json!({"name": "ayuda-bench"}))
-        .send()
-        .await
-    {
-        Ok(res) => res
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v["token"].as_str().map(str::to_string)),
-        Err(_) => None,
-    };
-    let target: Option<i64> = match client
-        .post(format!("{base}/api/v1/tickets"))
-        .json(&serde_json::json!({"subject": "push target"}))
-        .send()
-        .await
-    {
-        Ok(res) => res
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v["id"].as_i64()),
-        Err(_) => None,
-    };
+    let token = post_json(
+        &client,
+        &format!("{base}/api/v1/tokens"),
+        serde_json::json!({"name": "ayuda-bench"}),
+    )
+    .await
+    .and_then(|v| v["token"].as_str().map(str::to_string));
+    let target = post_json(
+        &client,
+        &format!("{base}/api/v1/tickets"),
+        serde_json::json!({"subject": "push target"}),
+    )
+    .await
+    .and_then(|v| v["id"].as_i64());
     if let (Some(token), Some(ticket)) = (token, target) {
         let round = live::push_round(&base, &token, &client, ticket, 1000, 100, 10.0, a.pid).await;
         r.add(
@@ -747,4 +735,22 @@ async fn main() {
     }
     std::fs::write(format!("{}/results.md", a.out), &md).expect("write results.md");
     println!("\nwrote {0}/results.json and {0}/results.md", a.out);
+}
+
+/// POSTs `body` and returns the JSON answer, or `None` if the request or its
+/// decoding failed (the caller then skips the measurement that needed it).
+async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: serde_json::Value,
+) -> Option<serde_json::Value> {
+    client
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
 }
