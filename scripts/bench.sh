@@ -62,3 +62,8 @@ for _ in $(seq 1 100); do
 done
 
 target/release/ayuda-bench --base "http://127.0.0.1:$port" --database-url "$url" --pid "$server_pid" --out "$out"
+
+echo "==> Browser timings (Playwright, Debian Chromium)"
+(cd end2end && AYUDA_BENCH_BASE="http://127.0.0.1:$port" npx playwright test -c bench.config.ts)
+echo
+cat "$out/results.md"

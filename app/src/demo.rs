@@ -243,7 +243,9 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         } else {
             statuses[rng.below(statuses.len())].clone()
         };
-        let created = now - (200 - n) * (day / 7) - rng.below(3_600_000) as i64;
+        // At least two hours back, so that the whole thread (below) fits
+        // before now.
+        let created = now - (200 - n) * (day / 7) - 7_200_000 - rng.below(3_600_000) as i64;
         let contact = *rng.pick(&contacts);
         let unassigned = category != "closed" && rng.below(3) == 0;
         let owner = if unassigned {
@@ -301,7 +303,9 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         let extra = rng.below(6);
         let mut first_reply = None;
         for i in 0..extra {
-            at += 600_000 + rng.below(20_000_000) as i64;
+            // Nothing in the future: a reply written now must come last.
+            at = (at + 600_000 + rng.below(20_000_000) as i64)
+                .min(now - (extra - i) as i64 * 60_000);
             let (kind, user, contact_author, text) = match (i % 3, owner) {
                 (0, Some((agent, _))) => (
                     crate::messages::EntryKind::Reply,

@@ -62,6 +62,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Owned by the root so that it outlives every route change.
+    workspace::Live::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/ayuda.css"/>
         <Title text="Ayuda"/>

@@ -1,8 +1,9 @@
 //! The open ticket: header, thread, composer and the properties sidebar.
 
-use super::api::{open_ticket, AddEntry, TicketDetail, UpdateTicket};
+use super::api::{open_ticket, AddEntry, AddOutcome, TicketDetail, UpdateTicket};
 use super::{channel_label, Priority, Ticket, CATEGORIES};
 use crate::error::server_error_message;
+use crate::events::Typing;
 use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
 use crate::time_fmt::format_ms;
 use crate::workspace::{Route, Ws};
@@ -14,22 +15,33 @@ pub fn TicketPane() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
     let detail = Resource::new(
-        move || (route.number.get(), ws.refresh.get()),
-        |(number, _)| async move {
+        move || {
+            (
+                route.number.get(),
+                ws.refresh.get(),
+                ws.live.ticket_epoch.get(),
+            )
+        },
+        |(number, _, _)| async move {
             match number {
                 Some(n) => open_ticket(n).await.map(Some),
                 None => Ok(None),
             }
         },
     );
+    // The ticket on screen: (id, newest entry id). Set by the view below
+    // once the ticket has loaded, rather than read from `detail` here: a
+    // read outside the `Transition` would suspend the whole workspace on
+    // every reload of the ticket.
+    let shown = RwSignal::new(None::<(i64, Option<i64>)>);
     // The composer needs the open ticket's id only when sending.
-    let current_id = Memo::new(move |_| {
-        detail
-            .get()
-            .and_then(|r| r.ok())
-            .flatten()
-            .map(|d| d.ticket.id)
-    });
+    let current_id = Memo::new(move |_| shown.get().map(|(id, _)| id));
+    // The newest entry shown, which a reply is written against.
+    let newest_entry = Memo::new(move |_| shown.get().and_then(|(_, newest)| newest));
+    // Live events about this ticket reload it; others see us viewing it.
+    // No cleanup needed: the workspace that replaces this one reports its
+    // own open ticket (or none) the same way.
+    Effect::new(move |_| ws.live.set_presence(current_id.get(), None));
 
     view! {
         <section class="ticket" aria-label="Open ticket">
@@ -39,7 +51,12 @@ pub fn TicketPane() -> impl IntoView {
             >
                 <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
                     {move || Suspend::new(async move {
-                        match detail.await {
+                        let loaded = detail.await;
+                        shown.set(match &loaded {
+                            Ok(Some(d)) => Some((d.ticket.id, d.entries.iter().map(|e| e.id).max())),
+                            _ => None,
+                        });
+                        match loaded {
                             Ok(Some(d)) => view! { <TicketView detail=d/> }.into_any(),
                             Ok(None) => ().into_any(),
                             Err(e) => {
@@ -49,7 +66,7 @@ pub fn TicketPane() -> impl IntoView {
                         }
                     })}
                 </Transition>
-                <Composer ticket_id=current_id/>
+                <Composer ticket_id=current_id newest_entry/>
             </Show>
         </section>
     }
@@ -73,7 +90,9 @@ fn TicketNav(number: i64) -> impl IntoView {
     };
     let link = move |delta: i64, label: &'static str, title: &'static str| {
         move || {
-            mounted.get().then(|| {
+            // try_: when the list and this ticket reload together, the list
+            // can notify this link after its ticket view was replaced.
+            mounted.try_get().unwrap_or(false).then(|| {
                 neighbour(delta).map(|n| {
                     view! { <A href=route.ticket_href(n) attr:title=title attr:class="btn link">{label}</A> }
                 })
@@ -85,6 +104,37 @@ fn TicketNav(number: i64) -> impl IntoView {
             {link(-1, "‹ Previous", "Previous ticket (k)")}
             {link(1, "Next ›", "Next ticket (j)")}
         </nav>
+    }
+}
+
+/// Who else is on this ticket: "Ana is viewing", "Bo is typing a reply…".
+#[component]
+fn Viewers(ticket_id: i64) -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let me = ws.me().id;
+    let others = move || ws.live.others_on(ticket_id, me);
+    view! {
+        <div class="viewers" data-testid="viewers" aria-live="polite">
+            {move || {
+                others()
+                    .into_iter()
+                    .map(|v| {
+                        let what = match v.typing {
+                            Some(Typing::Reply) => "is typing a reply…",
+                            Some(Typing::Note) => "is typing a note…",
+                            None => "is viewing",
+                        };
+                        let typing = v.typing.is_some();
+                        view! {
+                            <span class="viewer" class:typing=typing data-testid="viewer">
+                                <span class="avatar small">{crate::users::initials(&v.name)}</span>
+                                {format!("{} {what}", v.name)}
+                            </span>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </div>
     }
 }
 
@@ -109,6 +159,7 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
                     " · created "
                     {format_ms(ticket.created_at)}
                 </div>
+                <Viewers ticket_id=ticket.id/>
             </header>
             <ol class="thread" data-testid="thread">
                 {entries.into_iter().map(|e| view! { <Entry entry=e/> }).collect_view()}
@@ -157,7 +208,7 @@ fn Entry(entry: ThreadEntry) -> impl IntoView {
 }
 
 #[component]
-fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
+fn Composer(ticket_id: Memo<Option<i64>>, newest_entry: Memo<Option<i64>>) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
     let can_reply = ws.me().can_work_tickets();
@@ -165,20 +216,33 @@ fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
         ws.composer_mode.set(NewEntryKind::Note);
     }
     let text = RwSignal::new(String::new());
+    // The newest entry on screen when the agent started this message: the
+    // server refuses a reply if the customer or another agent wrote after
+    // it, until the agent confirms.
+    let typing_from = StoredValue::new(None::<i64>);
+    let stale = RwSignal::new(None::<String>);
     let add = ws.add;
+    let reset = move || {
+        text.set(String::new());
+        typing_from.set_value(None);
+        stale.set(None);
+    };
     // A new ticket starts with an empty composer.
     Effect::new(move |prev: Option<Option<i64>>| {
         let n = route.number.get();
         if prev.is_some() && prev != Some(n) {
-            text.set(String::new());
+            reset();
         }
         n
     });
-    // Clear the box once the server has accepted the message.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            text.set(String::new());
+    Effect::new(move |_| match add.value().get() {
+        // Accepted: clear the box and stop showing as typing.
+        Some(Ok(AddOutcome::Added(_))) => {
+            reset();
+            ws.live.set_presence(ticket_id.get_untracked(), None);
         }
+        Some(Ok(AddOutcome::Stale { message })) => stale.set(Some(message)),
+        _ => {}
     });
     let error = move || {
         add.value()
@@ -186,8 +250,7 @@ fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| server_error_message(&e))
     };
-    let send = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |confirm_stale: bool| {
         let Some(id) = ticket_id.get_untracked() else {
             return;
         };
@@ -195,13 +258,32 @@ fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
             NewEntryKind::Reply => "reply",
             NewEntryKind::Note => "note",
         };
+        stale.set(None);
         add.dispatch(AddEntry {
             ticket_id: id,
             kind: kind.into(),
             body: text.get_untracked(),
-            seen_message_id: None,
-            confirm_stale: false,
+            seen_message_id: typing_from
+                .get_value()
+                .or_else(|| newest_entry.get_untracked()),
+            confirm_stale,
         });
+    };
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submit(false);
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if text.with_untracked(|t| t.trim().is_empty()) && !value.trim().is_empty() {
+            typing_from.set_value(newest_entry.get_untracked());
+        }
+        let typing = (!value.trim().is_empty()).then(|| match ws.composer_mode.get_untracked() {
+            NewEntryKind::Reply => Typing::Reply,
+            NewEntryKind::Note => Typing::Note,
+        });
+        ws.live.set_presence(ticket_id.get_untracked(), typing);
+        text.set(value);
     };
     let is_note = move || ws.composer_mode.get() == NewEntryKind::Note;
     view! {
@@ -222,8 +304,24 @@ fn Composer(ticket_id: Memo<Option<i64>>) -> impl IntoView {
                 rows="4"
                 placeholder=move || if is_note() { "Add a note for your team; @mention teammates" } else { "Write a reply to the customer" }
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=on_input
+                // try_: a focused box removed with its ticket still blurs.
+                on:blur=move |_| {
+                    if let Some(id) = ticket_id.try_get_untracked() {
+                        ws.live.set_presence(id, None);
+                    }
+                }
             ></textarea>
+            {move || stale.get().map(|message| view! {
+                <div class="stale-warning" role="alert" data-testid="stale-warning">
+                    <p>{message}</p>
+                    <button type="button" class="btn primary" data-testid="send-anyway" on:click=move |_| submit(true)>"Send anyway"</button>
+                    <button type="button" class="btn link" on:click=move |_| {
+                        stale.set(None);
+                        typing_from.set_value(newest_entry.get_untracked());
+                    }>"Keep editing"</button>
+                </div>
+            })}
             <div class="composer-actions">
                 <p class="form-error" role="alert" data-testid="composer-error">{error}</p>
                 <button type="submit" class="btn primary" data-testid="send" disabled=move || add.pending().get()>
@@ -309,8 +407,15 @@ fn Sidebar(ticket: Ticket) -> impl IntoView {
                 <label>"Owner"
                     <select data-testid="prop-owner" disabled=!editable on:change=change("owner_id")>
                         <option value="" selected=t.owner_id.is_none()>"Unassigned"</option>
-                        {owners.into_iter().map(|u| view! {
-                            <option value=u.id.to_string() selected=t.owner_id == Some(u.id)>{u.name}</option>
+                        {owners.into_iter().map(|u| {
+                            let id = u.id;
+                            let label = move || match ws.live.availability.with(|m| m.get(&id).copied()) {
+                                Some(crate::users::Availability::Away) => format!("{} (away)", u.name),
+                                _ => u.name.clone(),
+                            };
+                            view! {
+                                <option value=id.to_string() selected=t.owner_id == Some(id)>{label}</option>
+                            }
                         }).collect_view()}
                     </select>
                 </label>

@@ -14,6 +14,7 @@ use leptos_router::hooks::use_navigate;
 pub fn TicketList() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
+    let me = ws.me().id;
     let page = Resource::new(
         move || {
             (
@@ -22,9 +23,10 @@ pub fn TicketList() -> impl IntoView {
                 route.asc.get(),
                 route.cursor.get(),
                 ws.refresh.get(),
+                ws.live.list_epoch.get(),
             )
         },
-        |(view, sort, asc, cursor, _)| list_tickets(view, sort, Some(asc), cursor),
+        |(view, sort, asc, cursor, _, _)| list_tickets(view, sort, Some(asc), cursor),
     );
     let title = move || {
         ViewId::from_slug(&route.view.get())
@@ -103,6 +105,25 @@ pub fn TicketList() -> impl IntoView {
                                             .into_iter()
                                             .map(|t| {
                                                 let number = t.number;
+                                                let ticket_id = t.id;
+                                                // Teammates on this ticket right now.
+                                                let viewers = move || {
+                                                    ws.live
+                                                        .others_on(ticket_id, me)
+                                                        .into_iter()
+                                                        .map(|v| {
+                                                            let title = match v.typing {
+                                                                Some(_) => format!("{} is typing", v.name),
+                                                                None => format!("{} is viewing", v.name),
+                                                            };
+                                                            view! {
+                                                                <span class="avatar tiny" class:typing=v.typing.is_some() data-testid="row-viewer" title=title>
+                                                                    {crate::users::initials(&v.name)}
+                                                                </span>
+                                                            }
+                                                        })
+                                                        .collect_view()
+                                                };
                                                 let selected = move || route.number.get() == Some(number);
                                                 view! {
                                                     <tr
@@ -116,6 +137,7 @@ pub fn TicketList() -> impl IntoView {
                                                                 " "
                                                                 {t.subject.clone()}
                                                             </A>
+                                                            <span class="row-viewers">{viewers}</span>
                                                         </td>
                                                         <td>{t.contact_name.clone().unwrap_or_else(|| "—".into())}</td>
                                                         <td>

@@ -5,7 +5,10 @@
 //! The URL is the state: `/views/<view>[/tickets/<number>]?sort=&asc=&cursor=`
 //! so deep links and the back button work.
 
+mod live;
 mod shortcuts;
+
+pub use live::Live;
 
 use crate::auth::{hard_navigate, SignOut};
 use crate::error::server_error_message;
@@ -31,6 +34,10 @@ pub struct WorkspaceMeta {
     pub users: Vec<User>,
     pub teams: Vec<Team>,
     pub pipelines: Vec<Pipeline>,
+    /// The event sequence number the page was rendered at: the live
+    /// connection resumes from here, so nothing between render and connect
+    /// is missed.
+    pub event_seq: i64,
 }
 
 /// `None` when nobody is signed in (the page then leads to sign-in).
@@ -41,12 +48,30 @@ pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
             return Ok(None);
         };
         let state = crate::state::app_state()?;
+        // Read before the data: anything committed later is replayed.
+        let event_seq = state.hub.published_seq();
         Ok(Some(WorkspaceMeta {
+            event_seq,
             me,
             users: crate::users::service::list(&state.db).await?,
             teams: crate::users::service::list_teams(&state.db).await?,
             pipelines: crate::tickets::service::pipelines(&state.db).await?,
         }))
+    })
+    .await
+}
+
+/// Sets the caller's availability ("available" or "away"); teammates see
+/// it live and routing skips agents who are away.
+#[server(prefix = "/rpc", endpoint = "set_availability")]
+pub async fn set_availability(availability: String) -> Result<User, ServerFnError> {
+    crate::error::server_fn(async move {
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        let availability = crate::users::Availability::parse(&availability).ok_or_else(|| {
+            crate::error::AppError::invalid("availability", "Choose available or away.")
+        })?;
+        crate::users::service::set_availability(&state.db, &user, availability).await
     })
     .await
 }
@@ -77,6 +102,9 @@ pub struct Ws {
     /// Bumped by every completed mutation; the lists, counts and open
     /// ticket reload when it changes.
     pub refresh: Memo<usize>,
+    /// The live event stream's state (owned by the root, not by this
+    /// workspace).
+    pub live: Live,
 }
 
 impl Ws {
@@ -128,8 +156,10 @@ impl Route {
 #[component]
 pub fn Workspace() -> impl IntoView {
     let meta = Resource::new(|| (), |_| load_workspace());
+    // A Transition, not a Suspense: once shown, the workspace stays on
+    // screen (and keeps its state) whatever reloads below it.
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match meta.await {
                     Ok(Some(meta)) => view! { <WorkspaceLayout meta/> }.into_any(),
@@ -139,7 +169,7 @@ pub fn Workspace() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -166,7 +196,14 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
     let create = ServerAction::<CreateTicket>::new();
     let refresh =
         Memo::new(move |_| update.version().get() + add.version().get() + create.version().get());
+    let live = expect_context::<Live>();
+    let since = meta.event_seq;
+    let availability: std::collections::HashMap<_, _> =
+        meta.users.iter().map(|u| (u.id, u.availability)).collect();
+    // Effects run only in the browser: connect once hydrated.
+    Effect::new(move |_| live.start(since, availability.clone()));
     let ws = Ws {
+        live,
         meta: StoredValue::new(meta),
         update,
         add,
@@ -183,6 +220,23 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
 
     let counts = Resource::new(move || refresh.get(), |_| view_counts());
     let me = ws.me();
+    let me_id = me.id;
+    let set_availability = ServerAction::<SetAvailability>::new();
+    // Our own change shows at once, before its event comes back.
+    Effect::new(move |_| {
+        if let Some(Ok(user)) = set_availability.value().get() {
+            live.availability.update(|m| {
+                m.insert(user.id, user.availability);
+            });
+        }
+    });
+    let availability_error = move || {
+        set_availability
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| server_error_message(&e))
+    };
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {
@@ -204,10 +258,11 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
                     {ViewId::ALL
                         .into_iter()
                         .map(|v| {
+                            // Pushed counts once connected; loaded ones until then.
                             let count = move || {
-                                counts
+                                live.counts
                                     .get()
-                                    .and_then(|r| r.ok())
+                                    .or_else(|| counts.get().and_then(|r| r.ok()))
                                     .and_then(|cs| cs.into_iter().find(|c| c.view == v))
                                     .map(|c| c.count.to_string())
                                     .unwrap_or_default()
@@ -232,9 +287,26 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
                     </button>
                 })}
                 <div class="me">
-                    <span class="avatar" title=me.name.clone()>{me.initials()}</span>
+                    <p class="connection" data-testid="connection"
+                        class:offline=move || !live.online.get()
+                        title="Live updates">
+                        {move || if live.online.get() { "● Live" } else { "○ Offline, reconnecting…" }}
+                    </p>
+                    <span class=move || format!("avatar {}", live.availability_of(me_id).as_str()) title=me.name.clone()>{me.initials()}</span>
                     <span class="me-name" data-testid="me-name">{me.name.clone()}</span>
                     <span class="muted me-role">{me.role.label()}</span>
+                    <label class="availability">
+                        <span class="sr-only">"Availability"</span>
+                        <select data-testid="availability"
+                            prop:value=move || live.availability_of(me_id).as_str()
+                            on:change=move |ev| {
+                                set_availability.dispatch(SetAvailability { availability: event_target_value(&ev) });
+                            }>
+                            <option value="available">"Available"</option>
+                            <option value="away">"Away"</option>
+                        </select>
+                    </label>
+                    <p class="form-error" role="alert">{availability_error}</p>
                     <ActionForm action=sign_out attr:class="signout">
                         <button type="submit" class="btn link" data-testid="sign-out">"Sign out"</button>
                     </ActionForm>

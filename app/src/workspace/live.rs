@@ -1,0 +1,409 @@
+//! The browser's end of the live event stream (`/api/v1/events`).
+//!
+//! One [`Live`] exists per page load. It is created by the root component,
+//! so its signals outlive every workspace re-render (opening a ticket from
+//! the list mounts a new workspace): the socket's callbacks only ever touch
+//! values that are never disposed. The workspace starts the connection once
+//! it knows who is signed in, resuming from the event sequence number the
+//! server rendered the page at, so nothing that happened between render and
+//! connect is lost.
+//!
+//! Events turn into signal bumps: the list and the counts reload, the open
+//! ticket reloads when the event is about it. Bumps are coalesced (a burst
+//! of events, or the replay after a reconnect, reloads once). A reload
+//! replaces the thread and the sidebar but not the composer, so what the
+//! agent is typing stays put.
+//!
+//! When the socket drops, the workspace shows "Offline", reconnects with
+//! growing pauses (0.5 s doubling up to 15 s, with jitter so a restarted
+//! server is not hit by every browser at once) and resumes with `since`, so
+//! the log replays what was missed.
+//!
+//! The same socket carries this tab's presence: which ticket is open and
+//! whether the agent is typing a reply or a note.
+
+use crate::events::{LiveEvent, Typing, Viewer};
+use crate::users::Availability;
+use crate::views::ViewCount;
+use leptos::prelude::*;
+use std::collections::HashMap;
+
+/// Live state shared by the workspace's parts (`expect_context::<Live>()`).
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// Connected and caught up.
+    pub online: RwSignal<bool>,
+    /// Bumped when any ticket changed: the list reloads.
+    pub list_epoch: RwSignal<u64>,
+    /// Bumped when the open ticket changed: it reloads.
+    pub ticket_epoch: RwSignal<u64>,
+    /// The latest view counts pushed by the server.
+    pub counts: RwSignal<Option<Vec<ViewCount>>>,
+    /// Viewers by ticket id.
+    pub presence: RwSignal<HashMap<i64, Vec<Viewer>>>,
+    /// Availability of each user, as changes arrive.
+    pub availability: RwSignal<HashMap<i64, Availability>>,
+    /// What this tab last told the server: (open ticket, typing). The open
+    /// ticket also decides which events bump `ticket_epoch`.
+    my_presence: StoredValue<(Option<i64>, Option<Typing>)>,
+    /// When typing was last reported (ms), to repeat it only every 3 s.
+    typing_sent_at: StoredValue<f64>,
+    /// The newest sequence number received; the resume point.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    last_seq: StoredValue<i64>,
+    /// Set once the connection has been started.
+    started: StoredValue<bool>,
+    /// Reloads owed but not yet signalled: (list, open ticket). Held while
+    /// a replay is in progress and for a few milliseconds during bursts.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    owed: StoredValue<(bool, bool)>,
+    /// Whether the backlog after `since` has been received (`ready`).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    caught_up: StoredValue<bool>,
+}
+
+impl Live {
+    /// Creates the page's live state and provides it as context. Call it
+    /// from the root component so it is never disposed.
+    pub fn provide() -> Live {
+        let live = Live {
+            online: RwSignal::new(false),
+            list_epoch: RwSignal::new(0),
+            ticket_epoch: RwSignal::new(0),
+            counts: RwSignal::new(None),
+            presence: RwSignal::new(HashMap::new()),
+            availability: RwSignal::new(HashMap::new()),
+            my_presence: StoredValue::new((None, None)),
+            typing_sent_at: StoredValue::new(0.0),
+            last_seq: StoredValue::new(0),
+            started: StoredValue::new(false),
+            owed: StoredValue::new((false, false)),
+            caught_up: StoredValue::new(false),
+        };
+        provide_context(live);
+        live
+    }
+
+    /// Starts the connection (in the browser, once per page load) from the
+    /// sequence number the workspace was rendered at. Later calls, from
+    /// re-rendered workspaces, do nothing: the connection is already
+    /// following the log.
+    pub fn start(&self, since: i64, availability: HashMap<i64, Availability>) {
+        if self.started.get_value() {
+            return;
+        }
+        self.started.set_value(true);
+        self.last_seq.set_value(since);
+        self.availability.set(availability);
+        imp::connect(*self);
+        set_interval(
+            {
+                let live = *self;
+                move || live.heartbeat()
+            },
+            std::time::Duration::from_secs(15),
+        );
+    }
+
+    /// Viewers of `ticket_id` other than `me`.
+    pub fn others_on(&self, ticket_id: i64, me: i64) -> Vec<Viewer> {
+        self.presence.with(|p| {
+            p.get(&ticket_id)
+                .map(|vs| vs.iter().filter(|v| v.user_id != me).cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The availability of `user_id` as last heard.
+    pub fn availability_of(&self, user_id: i64) -> Availability {
+        self.availability
+            .with(|m| m.get(&user_id).copied())
+            .unwrap_or_default()
+    }
+
+    /// Reports the open ticket (or none) and what is being typed. Typing is
+    /// repeated at most every 3 s while it goes on (the server forgets it
+    /// after 8 s of silence).
+    pub fn set_presence(&self, ticket_id: Option<i64>, typing: Option<Typing>) {
+        let now = now_ms();
+        let changed = self.my_presence.get_value() != (ticket_id, typing);
+        let refresh_typing = typing.is_some() && now - self.typing_sent_at.get_value() > 3_000.0;
+        if !changed && !refresh_typing {
+            return;
+        }
+        self.my_presence.set_value((ticket_id, typing));
+        if typing.is_some() {
+            self.typing_sent_at.set_value(now);
+        }
+        imp::send_presence(ticket_id, typing);
+    }
+
+    /// The ticket this tab shows, as last reported.
+    pub fn open_ticket(&self) -> Option<i64> {
+        self.my_presence.get_value().0
+    }
+
+    /// Repeats this tab's presence so the server keeps it (every 15 s).
+    fn heartbeat(&self) {
+        let (ticket, typing) = self.my_presence.get_value();
+        if ticket.is_some() {
+            imp::send_presence(ticket, typing);
+        }
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn handle(&self, event: LiveEvent) {
+        if let Some(seq) = event.seq {
+            self.last_seq.set_value(seq);
+        }
+        match event.kind.as_str() {
+            crate::events::READY => {
+                self.caught_up.set_value(true);
+                self.online.set(true);
+                self.flush();
+                // Tell the (possibly new) server what this tab shows.
+                let (ticket, typing) = self.my_presence.get_value();
+                imp::send_presence(ticket, typing);
+            }
+            crate::events::VIEW_COUNTS => {
+                if let Some(counts) = event
+                    .data
+                    .get("counts")
+                    .and_then(|c| serde_json::from_value::<Vec<ViewCount>>(c.clone()).ok())
+                {
+                    self.counts.set(Some(counts));
+                }
+            }
+            crate::events::PRESENCE => {
+                let viewers = event
+                    .data
+                    .get("viewers")
+                    .and_then(|v| serde_json::from_value::<Vec<Viewer>>(v.clone()).ok())
+                    .unwrap_or_default();
+                if let Some(id) = event.ticket_id {
+                    self.presence.update(|p| {
+                        if viewers.is_empty() {
+                            p.remove(&id);
+                        } else {
+                            p.insert(id, viewers);
+                        }
+                    });
+                }
+            }
+            crate::events::USER_AVAILABILITY => {
+                let user = event.data.get("user_id").and_then(|v| v.as_i64());
+                let availability = event
+                    .data
+                    .get("availability")
+                    .and_then(|a| serde_json::from_value::<Availability>(a.clone()).ok());
+                if let (Some(user), Some(a)) = (user, availability) {
+                    self.availability.update(|m| {
+                        m.insert(user, a);
+                    });
+                }
+            }
+            _ => {
+                if let Some(id) = event.ticket_id {
+                    let open = self.open_ticket() == Some(id);
+                    let (list, ticket) = self.owed.get_value();
+                    self.owed.set_value((true, ticket || open));
+                    // Replay: reload once at `ready`. Live: reload once per
+                    // burst, a few milliseconds after its first event.
+                    if self.caught_up.get_value() && !list {
+                        let live = *self;
+                        set_timeout(move || live.flush(), std::time::Duration::from_millis(30));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Signals the reloads owed.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn flush(&self) {
+        let (list, ticket) = self.owed.get_value();
+        self.owed.set_value((false, false));
+        if list {
+            self.list_epoch.update(|e| *e += 1);
+        }
+        if ticket {
+            self.ticket_epoch.update(|e| *e += 1);
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or(0.0)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use super::Live;
+    use crate::events::{ClientMessage, LiveEvent, Typing};
+    use leptos::prelude::*;
+    use std::cell::{Cell, RefCell};
+    use std::time::Duration;
+    use wasm_bindgen::prelude::*;
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    thread_local! {
+        /// The open socket (the browser is single-threaded).
+        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+        /// Consecutive failed attempts, for the backoff.
+        static FAILURES: Cell<u32> = const { Cell::new(0) };
+        /// Numbers connection attempts: a scheduled retry that is no longer
+        /// the latest (the network came back and we reconnected at once)
+        /// does nothing, so there is never more than one socket.
+        static ATTEMPT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Close code meaning "your credential no longer works".
+    const CLOSE_UNAUTHENTICATED: u16 = 4001;
+
+    /// First connection of the page, plus the browser's network signals: a
+    /// socket can sit half-open for minutes after the network went away,
+    /// so going offline drops it at once (and says so), and coming back
+    /// reconnects at once instead of waiting out the backoff.
+    pub fn connect(live: Live) {
+        if let Some(window) = web_sys::window() {
+            let offline = Closure::<dyn FnMut()>::new(move || {
+                ATTEMPT.with(|a| a.set(a.get() + 1));
+                drop_socket();
+                live.online.set(false);
+            });
+            let online = Closure::<dyn FnMut()>::new(move || {
+                FAILURES.with(|f| f.set(0));
+                open(live, next_attempt());
+            });
+            let _ = window
+                .add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+            let _ =
+                window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+            // Listeners for the life of the page.
+            offline.forget();
+            online.forget();
+        }
+        open(live, next_attempt());
+    }
+
+    fn next_attempt() -> u64 {
+        ATTEMPT.with(|a| {
+            a.set(a.get() + 1);
+            a.get()
+        })
+    }
+
+    /// Closes the socket, if any, without triggering a reconnect.
+    fn drop_socket() {
+        SOCKET.with(|s| {
+            if let Some(socket) = s.borrow_mut().take() {
+                socket.set_onclose(None);
+                socket.set_onmessage(None);
+                let _ = socket.close();
+            }
+        });
+    }
+
+    fn open(live: Live, attempt: u64) {
+        if ATTEMPT.with(|a| a.get()) != attempt {
+            return;
+        }
+        drop_socket();
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let location = window.location();
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let host = location.host().unwrap_or_default();
+        let since = live.last_seq.get_value();
+        live.caught_up.set_value(false);
+        let url = format!("{scheme}://{host}/api/v1/events?since={since}");
+        let Ok(socket) = WebSocket::new(&url) else {
+            retry(live, attempt);
+            return;
+        };
+
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+                    FAILURES.with(|f| f.set(0));
+                    live.handle(event);
+                }
+            }
+        });
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // Leaked on purpose (a few bytes per reconnect): the close handler
+        // cannot drop the closures while one of them is running.
+        on_message.forget();
+
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            SOCKET.with(|s| s.borrow_mut().take());
+            live.online.set(false);
+            if e.code() == CLOSE_UNAUTHENTICATED {
+                crate::auth::hard_navigate("/login");
+                return;
+            }
+            retry(live, attempt);
+        });
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        on_close.forget();
+
+        SOCKET.with(|s| *s.borrow_mut() = Some(socket));
+    }
+
+    fn retry(live: Live, attempt: u64) {
+        let failures = FAILURES.with(|f| {
+            let n = f.get();
+            f.set(n.saturating_add(1));
+            n
+        });
+        let base = (500.0 * 2f64.powi(failures.min(5) as i32)).min(15_000.0);
+        let jitter = js_sys::Math::random() * base * 0.3;
+        set_timeout(
+            move || {
+                // Still the latest attempt: try again as its successor.
+                if ATTEMPT.with(|a| a.get()) == attempt {
+                    open(live, next_attempt());
+                }
+            },
+            Duration::from_millis((base + jitter) as u64),
+        );
+    }
+
+    pub fn send_presence(ticket_id: Option<i64>, typing: Option<Typing>) {
+        let Ok(text) = serde_json::to_string(&ClientMessage::Presence { ticket_id, typing }) else {
+            return;
+        };
+        SOCKET.with(|s| {
+            if let Some(socket) = s.borrow().as_ref() {
+                if socket.ready_state() == WebSocket::OPEN {
+                    let _ = socket.send_with_str(&text);
+                }
+            }
+        });
+    }
+}
+
+/// On the server there is no connection: the page is rendered once.
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    use super::Live;
+    use crate::events::Typing;
+
+    pub fn connect(_live: Live) {}
+    pub fn send_presence(_ticket_id: Option<i64>, _typing: Option<Typing>) {}
+}
