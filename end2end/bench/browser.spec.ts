@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from '../tests/fixtures';
 import * as fs from 'fs';
 
 // Browser timings against the generated workspace: first contentful paint,

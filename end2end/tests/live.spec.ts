@@ -1,4 +1,5 @@
-import { test, expect, Page, Browser } from '@playwright/test';
+import { Browser } from '@playwright/test';
+import { test, expect, Page } from './fixtures';
 
 // Two agents in two browser contexts (two separate sessions) work the same
 // ticket and see each other live: presence, typing, replies, property
@@ -7,9 +8,13 @@ import { test, expect, Page, Browser } from '@playwright/test';
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
 const ANA = { email: 'ana@ayuda.example', password: 'ayuda-demo' };
 
-async function signedIn(browser: Browser, who: { email: string; password: string }): Promise<Page> {
+async function signedIn(
+  browser: Browser,
+  watch: (page: Page) => Page,
+  who: { email: string; password: string },
+): Promise<Page> {
   const context = await browser.newContext();
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   await page.goto('/login');
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
@@ -20,9 +25,9 @@ async function signedIn(browser: Browser, who: { email: string; password: string
   return page;
 }
 
-test('two agents see each other live', async ({ browser }) => {
-  const admin = await signedIn(browser, ADMIN);
-  const ana = await signedIn(browser, ANA);
+test('two agents see each other live', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const ana = await signedIn(browser, watch, ANA);
 
   // Both open the same ticket.
   await admin.getByTestId('view-open').click();
@@ -78,9 +83,9 @@ test('two agents see each other live', async ({ browser }) => {
   await expect(admin.getByTestId('viewers')).not.toContainText('Ana Ruiz');
 });
 
-test('a new ticket appears in another agent\'s list and counts without reload', async ({ browser }) => {
-  const admin = await signedIn(browser, ADMIN);
-  const ana = await signedIn(browser, ANA);
+test('a new ticket appears in another agent\'s list and counts without reload', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const ana = await signedIn(browser, watch, ANA);
   const count = ana.getByTestId('view-unassigned').locator('.count');
   const before = Number(await count.textContent());
 
@@ -94,9 +99,9 @@ test('a new ticket appears in another agent\'s list and counts without reload', 
   await expect(count).toHaveText(String(before + 1));
 });
 
-test('a dropped connection shows offline, reconnects by itself and misses nothing', async ({ browser }) => {
-  const admin = await signedIn(browser, ADMIN);
-  const ana = await signedIn(browser, ANA);
+test('a dropped connection shows offline, reconnects by itself and misses nothing', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const ana = await signedIn(browser, watch, ANA);
 
   // Ana's network goes away: the workspace says so.
   await ana.context().setOffline(true);

@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './fixtures';
 
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
 

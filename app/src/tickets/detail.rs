@@ -6,38 +6,43 @@ use crate::error::server_error_message;
 use crate::events::Typing;
 use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
 use crate::time_fmt::format_ms;
-use crate::workspace::{Route, Ws};
+use crate::workspace::{Live, Loads, Route, Ws};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-#[component]
-pub fn TicketPane() -> impl IntoView {
-    let ws = expect_context::<Ws>();
-    let route = expect_context::<Route>();
-    let detail = Resource::new(
-        move || {
-            (
-                route.number.get(),
-                ws.refresh.get(),
-                ws.live.ticket_epoch.get(),
-            )
-        },
+/// Loads the open ticket (`None` when none is open); reloads when the route,
+/// a mutation or a live event about it says so. Created by the workspace
+/// (see [`crate::workspace::Loads`]).
+pub fn load_ticket(
+    route: Route,
+    refresh: Memo<usize>,
+    live: Live,
+) -> Resource<Result<Option<TicketDetail>, ServerFnError>> {
+    Resource::new(
+        move || (route.number.get(), refresh.get(), live.ticket_epoch.get()),
         |(number, _, _)| async move {
             match number {
                 Some(n) => open_ticket(n).await.map(Some),
                 None => Ok(None),
             }
         },
-    );
-    // The ticket on screen: (id, newest entry id). Set by the view below
+    )
+}
+
+#[component]
+pub fn TicketPane() -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let route = expect_context::<Route>();
+    let detail = expect_context::<Loads>().ticket;
+    // The ticket on screen: (id, newest entry id, 0 when none). Set by the view below
     // once the ticket has loaded, rather than read from `detail` here: a
     // read outside the `Transition` would suspend the whole workspace on
     // every reload of the ticket.
-    let shown = RwSignal::new(None::<(i64, Option<i64>)>);
+    let shown = RwSignal::new(None::<(i64, i64)>);
     // The composer needs the open ticket's id only when sending.
     let current_id = Memo::new(move |_| shown.get().map(|(id, _)| id));
     // The newest entry shown, which a reply is written against.
-    let newest_entry = Memo::new(move |_| shown.get().and_then(|(_, newest)| newest));
+    let newest_entry = Memo::new(move |_| shown.get().map(|(_, newest)| newest));
     // Live events about this ticket reload it; others see us viewing it.
     // No cleanup needed: the workspace that replaces this one reports its
     // own open ticket (or none) the same way.
@@ -53,7 +58,10 @@ pub fn TicketPane() -> impl IntoView {
                     {move || Suspend::new(async move {
                         let loaded = detail.await;
                         shown.set(match &loaded {
-                            Ok(Some(d)) => Some((d.ticket.id, d.entries.iter().map(|e| e.id).max())),
+                            // An empty thread counts as "seen up to 0", so a
+                            // first reply is still checked against anything
+                            // that arrives while it is written.
+                            Ok(Some(d)) => Some((d.ticket.id, d.entries.iter().map(|e| e.id).max().unwrap_or(0))),
                             _ => None,
                         });
                         match loaded {

@@ -1,33 +1,44 @@
 //! The middle column: one keyset page of the current view's tickets.
 
 use super::api::list_tickets;
-use super::{channel_label, SortKey};
+use super::{channel_label, SortKey, TicketPage};
 use crate::error::server_error_message;
 use crate::time_fmt::format_ms;
 use crate::views::ViewId;
-use crate::workspace::{Route, Ws};
+use crate::workspace::{Live, Loads, Route, Ws};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
-#[component]
-pub fn TicketList() -> impl IntoView {
-    let ws = expect_context::<Ws>();
-    let route = expect_context::<Route>();
-    let me = ws.me().id;
-    let page = Resource::new(
+/// Loads the current view's page; reloads when the route, a mutation or a
+/// live event says the list changed. Created by the workspace (see
+/// [`crate::workspace::Loads`]).
+pub fn load_list(
+    route: Route,
+    refresh: Memo<usize>,
+    live: Live,
+) -> Resource<Result<TicketPage, ServerFnError>> {
+    Resource::new(
         move || {
             (
                 route.view.get(),
                 route.sort.get(),
                 route.asc.get(),
                 route.cursor.get(),
-                ws.refresh.get(),
-                ws.live.list_epoch.get(),
+                refresh.get(),
+                live.list_epoch.get(),
             )
         },
         |(view, sort, asc, cursor, _, _)| list_tickets(view, sort, Some(asc), cursor),
-    );
+    )
+}
+
+#[component]
+pub fn TicketList() -> impl IntoView {
+    let ws = expect_context::<Ws>();
+    let route = expect_context::<Route>();
+    let me = ws.me().id;
+    let page = expect_context::<Loads>().list;
     let title = move || {
         ViewId::from_slug(&route.view.get())
             .map(|v| v.label())

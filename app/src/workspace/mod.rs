@@ -13,11 +13,12 @@ pub use live::Live;
 use crate::auth::{hard_navigate, SignOut};
 use crate::error::server_error_message;
 use crate::messages::NewEntryKind;
+use crate::tickets::api::TicketDetail;
 use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
 use crate::tickets::create::CreatePanel;
 use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
-use crate::tickets::Pipeline;
+use crate::tickets::{Pipeline, TicketPage};
 use crate::users::{Team, User};
 use crate::views::{ViewCount, ViewId};
 use leptos::html;
@@ -124,6 +125,25 @@ pub struct Route {
 }
 
 impl Route {
+    /// The route of the current URL, as memos so each part re-renders only
+    /// when the piece it uses changes.
+    pub fn from_url() -> Route {
+        let params = use_params_map();
+        let query = use_query_map();
+        Route {
+            view: Memo::new(move |_| {
+                params
+                    .read()
+                    .get("view")
+                    .unwrap_or_else(|| "unassigned".into())
+            }),
+            number: Memo::new(move |_| params.read().get("number").and_then(|n| n.parse().ok())),
+            sort: Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty())),
+            asc: Memo::new(move |_| query.read().get("asc").as_deref() == Some("true")),
+            cursor: Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty())),
+        }
+    }
+
     /// The query string that keeps the list's sort (not its page) when a
     /// ticket is opened.
     pub fn sort_query(&self) -> String {
@@ -155,14 +175,36 @@ impl Route {
 
 #[component]
 pub fn Workspace() -> impl IntoView {
+    let route = Route::from_url();
+    provide_context(route);
+    let update = ServerAction::<UpdateTicket>::new();
+    let add = ServerAction::<AddEntry>::new();
+    let create = ServerAction::<CreateTicket>::new();
+    let refresh =
+        Memo::new(move |_| update.version().get() + add.version().get() + create.version().get());
+    let live = expect_context::<Live>();
+    // Every resource of the page is created here, before any Suspense; see
+    // `Loads` for why.
     let meta = Resource::new(|| (), |_| load_workspace());
+    let loads = Loads {
+        counts: Resource::new(move || refresh.get(), |_| view_counts()),
+        list: crate::tickets::list::load_list(route, refresh, live),
+        ticket: crate::tickets::detail::load_ticket(route, refresh, live),
+    };
+    provide_context(loads);
+    let actions = Actions {
+        update,
+        add,
+        create,
+        refresh,
+    };
     // A Transition, not a Suspense: once shown, the workspace stays on
     // screen (and keeps its state) whatever reloads below it.
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match meta.await {
-                    Ok(Some(meta)) => view! { <WorkspaceLayout meta/> }.into_any(),
+                    Ok(Some(meta)) => view! { <WorkspaceLayout meta actions/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => {
                         view! { <p class="form-error">{server_error_message(&e)}</p> }.into_any()
@@ -173,29 +215,45 @@ pub fn Workspace() -> impl IntoView {
     }
 }
 
-#[component]
-fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let route = Route {
-        view: Memo::new(move |_| {
-            params
-                .read()
-                .get("view")
-                .unwrap_or_else(|| "unassigned".into())
-        }),
-        number: Memo::new(move |_| params.read().get("number").and_then(|n| n.parse().ok())),
-        sort: Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty())),
-        asc: Memo::new(move |_| query.read().get("asc").as_deref() == Some("true")),
-        cursor: Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty())),
-    };
-    provide_context(route);
+/// The mutations the workspace's parts dispatch, and the counter of their
+/// completions that makes the lists, counts and open ticket reload.
+#[derive(Clone, Copy)]
+struct Actions {
+    update: ServerAction<UpdateTicket>,
+    add: ServerAction<AddEntry>,
+    create: ServerAction<CreateTicket>,
+    refresh: Memo<usize>,
+}
 
-    let update = ServerAction::<UpdateTicket>::new();
-    let add = ServerAction::<AddEntry>::new();
-    let create = ServerAction::<CreateTicket>::new();
-    let refresh =
-        Memo::new(move |_| update.version().get() + add.version().get() + create.version().get());
+/// Everything the workspace loads from the server, created once at its top
+/// and read by the parts that show it.
+///
+/// Why up there and not in those parts: while rendering on the server,
+/// Leptos walks the children of a `Suspense` more than once to find pending
+/// loads, and may run them again. A resource created in there can then
+/// exist twice on the server but once in the browser, which shifts the
+/// numbering hydration uses to pair each resource with its serialized
+/// value: the browser then hydrated the list from another resource's value,
+/// the page panicked and ignored clicks. Created outside every `Suspense`,
+/// each resource exists exactly once on both sides.
+#[derive(Clone, Copy)]
+pub struct Loads {
+    pub counts: Resource<Result<Vec<ViewCount>, ServerFnError>>,
+    /// One keyset page of the current view.
+    pub list: Resource<Result<TicketPage, ServerFnError>>,
+    /// The open ticket, `None` when no ticket is open.
+    pub ticket: Resource<Result<Option<TicketDetail>, ServerFnError>>,
+}
+
+#[component]
+fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
+    let route = expect_context::<Route>();
+    let Actions {
+        update,
+        add,
+        create,
+        refresh,
+    } = actions;
     let live = expect_context::<Live>();
     let since = meta.event_seq;
     let availability: std::collections::HashMap<_, _> =
@@ -218,7 +276,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta) -> impl IntoView {
     provide_context(ws);
     shortcuts::install(ws, route);
 
-    let counts = Resource::new(move || refresh.get(), |_| view_counts());
+    let counts = expect_context::<Loads>().counts;
     let me = ws.me();
     let me_id = me.id;
     let set_availability = ServerAction::<SetAvailability>::new();

@@ -1,0 +1,41 @@
+import { test as base, expect, Page } from '@playwright/test';
+
+// A panic in the WASM app (a hydration mismatch, say) leaves the page on
+// screen but deaf to clicks, and the test would fail later on a click that
+// "did nothing". Every test here fails instead on the panic itself, with its
+// message: pages are watched from creation and checked when the test ends.
+
+type Fixtures = {
+  /// Uncaught errors of every watched page, in order.
+  pageErrors: string[];
+  /// Watches a page the test made itself (a second browser context).
+  watch: (page: Page) => Page;
+};
+
+export const test = base.extend<Fixtures>({
+  pageErrors: [
+    async ({}, use) => {
+      const errors: string[] = [];
+      await use(errors);
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+  watch: async ({ pageErrors }, use) => {
+    await use((page: Page) => {
+      page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && m.text().includes('panicked')) {
+          pageErrors.push(`${page.url()}: ${m.text().split('\n')[0]}`);
+        }
+      });
+      return page;
+    });
+  },
+  page: async ({ page, watch }, use) => {
+    await use(watch(page));
+  },
+});
+
+export { expect };
+export type { Page };
