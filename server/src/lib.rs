@@ -87,6 +87,23 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
+/// The listener with Nagle's algorithm off on every accepted connection.
+///
+/// Live events are small websocket frames written one after another (an
+/// event, then the counts it changed); with Nagle on, the second waits for
+/// the client to acknowledge the first, and a delayed ACK holds it for up
+/// to 40 ms. Help desk traffic is small messages that must go out now.
+pub fn without_nagle(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|stream: &mut tokio::net::TcpStream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    })
+}
+
 /// Serves `state` on `listener` in a background task.
 pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Running {
     let addr = listener
@@ -95,7 +112,7 @@ pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Runnin
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(
-            listener,
+            without_nagle(listener),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await

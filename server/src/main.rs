@@ -72,7 +72,7 @@ async fn run() -> Result<(), String> {
     println!("Ayuda is running at http://{addr}");
     let app = server::router(state.clone());
     axum::serve(
-        listener,
+        server::without_nagle(listener),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal(state.clone()))

@@ -339,17 +339,16 @@ impl EventHub {
 
     /// Reads and broadcasts what was committed since the last call.
     /// Returns how many events it read.
+    ///
+    /// The events go out first and the counts after: an event is what an
+    /// agent waits for, and it should not wait for the count query. Counts
+    /// are broadcast only when they moved: most events (a reply, a note, a
+    /// subject edit) leave them as they were, and every connection would
+    /// otherwise wake up to recompute the same numbers.
     async fn publish_new(&self) -> Result<usize, AppError> {
         let after = self.published_seq();
         let events = log::read_after(self.db.pool(), after, self.batch).await?;
-        let mut counts_changed = false;
-        for event in &events {
-            counts_changed |= event.ticket_id.is_some();
-        }
-        if counts_changed {
-            let buckets = Arc::new(crate::views::service::count_buckets(&self.db).await?);
-            *self.buckets.write().unwrap_or_else(|p| p.into_inner()) = buckets;
-        }
+        let about_tickets = events.iter().any(|e| e.ticket_id.is_some());
         let n = events.len();
         for event in events {
             let seq = event.seq;
@@ -358,8 +357,19 @@ impl EventHub {
                 .send(HubMessage::Event(Arc::new(HubEvent::from_stored(event))));
             self.published.store(seq, Ordering::Release);
         }
-        if counts_changed {
-            let _ = self.sender.send(HubMessage::Counts(self.buckets()));
+        if about_tickets {
+            let buckets = crate::views::service::count_buckets(&self.db).await?;
+            let changed = {
+                let mut current = self.buckets.write().unwrap_or_else(|p| p.into_inner());
+                let changed = **current != buckets;
+                if changed {
+                    *current = Arc::new(buckets);
+                }
+                changed
+            };
+            if changed {
+                let _ = self.sender.send(HubMessage::Counts(self.buckets()));
+            }
         }
         Ok(n)
     }

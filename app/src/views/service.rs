@@ -52,5 +52,11 @@ pub async fn count_buckets(db: &Db) -> Result<Vec<CountBucket>, AppError> {
                 n: r.try_get("n")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, AppError>>()
+        // In a fixed order, so two reads compare equal when nothing moved
+        // (the hub broadcasts counts only when they changed).
+        .map(|mut buckets| {
+            buckets.sort_unstable_by_key(|b| (b.owner_id, b.team_id, b.closed));
+            buckets
+        })
 }
