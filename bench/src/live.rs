@@ -70,6 +70,9 @@ pub struct PushRound {
     pub rss_per_client_kib: Option<f64>,
 }
 
+/// One client's arrivals: (mutation number, when it arrived).
+type Arrivals = Arc<Mutex<Vec<(usize, Instant)>>>;
+
 /// Connects `clients` websocket clients, makes `mutations` changes to
 /// `ticket_id` through the API at `rate` per second, and times each
 /// change's `ticket.updated` at every client.
@@ -85,16 +88,19 @@ pub async fn push_round(
     pid: Option<u32>,
 ) -> PushRound {
     let rss_before = pid.and_then(crate::rss_kib);
-    // (client, mutation) -> arrival.
-    let arrivals: Arc<Mutex<Vec<(usize, usize, Instant)>>> =
-        Arc::new(Mutex::new(Vec::with_capacity(clients * mutations)));
+    // Per client: (mutation, arrival). One list each, not one shared list:
+    // a lock taken by a thousand readers at the same instant would be
+    // measured as push latency.
+    let arrivals: Vec<Arrivals> = (0..clients)
+        .map(|_| Arc::new(Mutex::new(Vec::with_capacity(mutations))))
+        .collect();
     let mut readers = Vec::with_capacity(clients);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<bool>(clients.max(1));
     let ws_base = base.replacen("http", "ws", 1);
     for c in 0..clients {
         let url = format!("{ws_base}/api/v1/events");
         let token = token.to_string();
-        let arrivals = arrivals.clone();
+        let arrivals = arrivals[c].clone();
         let ready = ready_tx.clone();
         readers.push(tokio::spawn(async move {
             let mut req = url.into_client_request().expect("request");
@@ -132,7 +138,7 @@ pub async fn push_round(
                     if k == usize::MAX {
                         break;
                     }
-                    arrivals.lock().expect("lock").push((c, k, at));
+                    arrivals.lock().expect("lock").push((k, at));
                 }
             }
         }));
@@ -176,13 +182,14 @@ pub async fn push_round(
     for r in &readers {
         r.abort();
     }
-    let arrivals = arrivals.lock().expect("lock").clone();
     let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
-    let mut lat = Vec::with_capacity(arrivals.len());
-    for (c, k, at) in arrivals {
-        *seen.entry((c, k)).or_default() += 1;
-        if let Some(t0) = sent_at.get(k) {
-            lat.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
+    let mut lat = Vec::with_capacity(clients * mutations);
+    for (c, list) in arrivals.iter().enumerate() {
+        for &(k, at) in list.lock().expect("lock").iter() {
+            *seen.entry((c, k)).or_default() += 1;
+            if let Some(t0) = sent_at.get(k) {
+                lat.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
+            }
         }
     }
     lat.sort_by(|a, b| a.total_cmp(b));

@@ -77,6 +77,8 @@ struct Args {
     password: String,
     rate: u64,
     seconds: u64,
+    /// `live`: measure only the baselines and the live push.
+    only: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -89,6 +91,7 @@ fn parse_args() -> Args {
         password: "bench-password".into(),
         rate: 200,
         seconds: 5,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -102,8 +105,9 @@ fn parse_args() -> Args {
             "--password" => a.password = v,
             "--rate" => a.rate = v.parse().unwrap_or(a.rate),
             "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
+            "--only" => a.only = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live]");
                 std::process::exit(2);
             }
         }
@@ -320,235 +324,240 @@ async fn main() {
         res.status()
     );
 
-    // Targets: a deep keyset position and threads of ~50 and ~1,000 entries.
-    let deep = sqlx::query(
-        "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
-         ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 50000",
-    )
-    .fetch_optional(db.pool())
-    .await
-    .ok()
-    .flatten();
-    let deep_cursor = match deep {
-        Some(row) => format!(
-            "{}_{}",
-            row.try_get::<i64, _>("updated_at").unwrap_or(0),
-            row.try_get::<i64, _>("id").unwrap_or(0)
-        ),
-        None => {
-            let row = sqlx::query(
-                "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
-                 ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 100",
-            )
-            .fetch_one(db.pool())
-            .await
-            .expect("a deep position");
-            format!(
-                "{}_{}",
-                row.try_get::<i64, _>("updated_at").unwrap(),
-                row.try_get::<i64, _>("id").unwrap()
-            )
-        }
-    };
-    let thread_of = |lo: i64, hi: i64| {
-        let db = db.clone();
-        async move {
-            sqlx::query(
-                "SELECT ticket_id, COUNT(*) AS n FROM messages GROUP BY ticket_id \
-                 HAVING COUNT(*) BETWEEN $1 AND $2 ORDER BY ticket_id LIMIT 1",
-            )
-            .bind(lo)
-            .bind(hi)
-            .fetch_optional(db.pool())
-            .await
-            .ok()
-            .flatten()
-            .map(|row| {
-                (
-                    row.try_get::<i64, _>("ticket_id").unwrap_or(0),
-                    row.try_get::<i64, _>("n").unwrap_or(0),
-                )
-            })
-        }
-    };
-    let t50 = thread_of(45, 60).await;
-    let t1000 = thread_of(900, 1000).await;
-
+    // `--only live` skips the REST, SSR and ingest figures (to iterate on
+    // the push path without waiting for the rest).
     let base = a.base.clone();
-    let list_first: MakeRequest = {
-        let base = base.clone();
-        Arc::new(move |c| c.get(format!("{base}/api/v1/tickets?view=open&limit=25")))
-    };
-    let (p50, p99, fail) = open_loop(&client, list_first.clone(), a.rate, a.seconds).await;
-    r.add("REST ticket list, first page p50", p50, "ms", None, None);
-    r.add(
-        "REST ticket list, first page p99",
-        p99,
-        "ms",
-        Some(("<=", 15.0)),
-        Some(empty_p99),
-    );
-    let first_p99 = p99;
-    let rps = peak(&client, list_first, 32, a.seconds).await;
-    r.add(
-        "REST ticket list, first page peak",
-        rps,
-        "req/s",
-        Some((">=", 3000.0)),
-        Some(empty_rps),
-    );
-    if fail > 0 {
-        eprintln!("warning: {fail} failed list requests");
-    }
-    let list_deep: MakeRequest = {
-        let base = base.clone();
-        Arc::new(move |c| {
-            c.get(format!(
-                "{base}/api/v1/tickets?view=open&limit=25&cursor={deep_cursor}"
-            ))
-        })
-    };
-    let (p50, p99, _) = open_loop(&client, list_deep, a.rate, a.seconds).await;
-    r.add(
-        "REST ticket list, deep keyset page p50",
-        p50,
-        "ms",
-        None,
-        None,
-    );
-    r.add(
-        "REST ticket list, deep page p99 / first page p99",
-        p99 / first_p99,
-        "x",
-        Some(("<=", 1.5)),
-        None,
-    );
+    if a.only.as_deref() != Some("live") {
+        // Targets: a deep keyset position and threads of ~50 and ~1,000 entries.
+        let deep = sqlx::query(
+            "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
+             ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 50000",
+        )
+        .fetch_optional(db.pool())
+        .await
+        .ok()
+        .flatten();
+        let deep_cursor = match deep {
+            Some(row) => format!(
+                "{}_{}",
+                row.try_get::<i64, _>("updated_at").unwrap_or(0),
+                row.try_get::<i64, _>("id").unwrap_or(0)
+            ),
+            None => {
+                let row = sqlx::query(
+                    "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
+                     ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET 100",
+                )
+                .fetch_one(db.pool())
+                .await
+                .expect("a deep position");
+                format!(
+                    "{}_{}",
+                    row.try_get::<i64, _>("updated_at").unwrap(),
+                    row.try_get::<i64, _>("id").unwrap()
+                )
+            }
+        };
+        let thread_of = |lo: i64, hi: i64| {
+            let db = db.clone();
+            async move {
+                sqlx::query(
+                    "SELECT ticket_id, COUNT(*) AS n FROM messages GROUP BY ticket_id \
+                     HAVING COUNT(*) BETWEEN $1 AND $2 ORDER BY ticket_id LIMIT 1",
+                )
+                .bind(lo)
+                .bind(hi)
+                .fetch_optional(db.pool())
+                .await
+                .ok()
+                .flatten()
+                .map(|row| {
+                    (
+                        row.try_get::<i64, _>("ticket_id").unwrap_or(0),
+                        row.try_get::<i64, _>("n").unwrap_or(0),
+                    )
+                })
+            }
+        };
+        let t50 = thread_of(45, 60).await;
+        let t1000 = thread_of(900, 1000).await;
 
-    let mut thread_p99 = Vec::new();
-    for (label, target) in [("50", t50), ("1000", t1000)] {
-        let Some((id, n)) = target else {
-            eprintln!("no thread of about {label} entries in this dataset");
-            continue;
-        };
-        let make: MakeRequest = {
+        let list_first: MakeRequest = {
             let base = base.clone();
-            Arc::new(move |c| c.get(format!("{base}/api/v1/tickets/{id}/messages")))
+            Arc::new(move |c| c.get(format!("{base}/api/v1/tickets?view=open&limit=25")))
         };
-        let bytes = client
-            .get(format!("{base}/api/v1/tickets/{id}/messages"))
-            .send()
-            .await
-            .ok();
-        let bytes = match bytes {
-            Some(res) => res.bytes().await.map(|b| b.len()).unwrap_or(0),
-            None => 0,
-        };
-        let (p50, p99, _) = open_loop(&client, make, a.rate.min(100), a.seconds).await;
+        let (p50, p99, fail) = open_loop(&client, list_first.clone(), a.rate, a.seconds).await;
+        r.add("REST ticket list, first page p50", p50, "ms", None, None);
         r.add(
-            &format!("REST open ticket, {n}-entry thread p50"),
+            "REST ticket list, first page p99",
+            p99,
+            "ms",
+            Some(("<=", 15.0)),
+            Some(empty_p99),
+        );
+        let first_p99 = p99;
+        let rps = peak(&client, list_first, 32, a.seconds).await;
+        r.add(
+            "REST ticket list, first page peak",
+            rps,
+            "req/s",
+            Some((">=", 3000.0)),
+            Some(empty_rps),
+        );
+        if fail > 0 {
+            eprintln!("warning: {fail} failed list requests");
+        }
+        let list_deep: MakeRequest = {
+            let base = base.clone();
+            Arc::new(move |c| {
+                c.get(format!(
+                    "{base}/api/v1/tickets?view=open&limit=25&cursor={deep_cursor}"
+                ))
+            })
+        };
+        let (p50, p99, _) = open_loop(&client, list_deep, a.rate, a.seconds).await;
+        r.add(
+            "REST ticket list, deep keyset page p50",
             p50,
             "ms",
             None,
             None,
         );
         r.add(
-            &format!("REST open ticket, {n}-entry thread p99"),
+            "REST ticket list, deep page p99 / first page p99",
+            p99 / first_p99,
+            "x",
+            Some(("<=", 1.5)),
+            None,
+        );
+
+        let mut thread_p99 = Vec::new();
+        for (label, target) in [("50", t50), ("1000", t1000)] {
+            let Some((id, n)) = target else {
+                eprintln!("no thread of about {label} entries in this dataset");
+                continue;
+            };
+            let make: MakeRequest = {
+                let base = base.clone();
+                Arc::new(move |c| c.get(format!("{base}/api/v1/tickets/{id}/messages")))
+            };
+            let bytes = client
+                .get(format!("{base}/api/v1/tickets/{id}/messages"))
+                .send()
+                .await
+                .ok();
+            let bytes = match bytes {
+                Some(res) => res.bytes().await.map(|b| b.len()).unwrap_or(0),
+                None => 0,
+            };
+            let (p50, p99, _) = open_loop(&client, make, a.rate.min(100), a.seconds).await;
+            r.add(
+                &format!("REST open ticket, {n}-entry thread p50"),
+                p50,
+                "ms",
+                None,
+                None,
+            );
+            r.add(
+                &format!("REST open ticket, {n}-entry thread p99"),
+                p99,
+                "ms",
+                None,
+                None,
+            );
+            r.add(
+                &format!("REST open ticket, {n}-entry thread size"),
+                bytes as f64 / 1024.0,
+                "KiB",
+                None,
+                None,
+            );
+            thread_p99.push((p99, bytes as f64));
+        }
+        if let [(small, small_bytes), (large, large_bytes)] = thread_p99[..] {
+            // Budget: within 1.2x of the small thread, plus the cost of the
+            // extra bytes at the small thread's per-byte rate.
+            let allowed =
+                1.2 * small + small / small_bytes.max(1.0) * (large_bytes - small_bytes).max(0.0);
+            r.add(
+                "REST 1000-entry thread p99 / allowed",
+                large / allowed,
+                "x",
+                Some(("<=", 1.0)),
+                None,
+            );
+        }
+
+        let create: MakeRequest = {
+            let base = base.clone();
+            Arc::new(move |c| {
+                c.post(format!("{base}/api/v1/tickets"))
+                    .json(&serde_json::json!({
+                        "subject": "Benchmark ticket",
+                        "body": "Created by ayuda-bench.",
+                        "contact": {"email": "bench.customer@example.com"}
+                    }))
+            })
+        };
+        let (p50, p99, _) =
+            open_loop(&client, create.clone(), (a.rate / 4).max(10), a.seconds).await;
+        r.add("REST create ticket p50", p50, "ms", None, None);
+        r.add("REST create ticket p99", p99, "ms", None, None);
+        let reply_target = t50.map(|t| t.0).unwrap_or(1);
+        let reply: MakeRequest = {
+            let base = base.clone();
+            Arc::new(move |c| {
+                c.post(format!("{base}/api/v1/tickets/{reply_target}/messages"))
+                    .json(&serde_json::json!({"kind": "note", "body": "Benchmark note."}))
+            })
+        };
+        let (p50, p99, _) = open_loop(&client, reply, (a.rate / 4).max(10), a.seconds).await;
+        r.add("REST add message p50", p50, "ms", None, None);
+        r.add("REST add message p99", p99, "ms", None, None);
+
+        // Durable ingest: one new ticket with its inbound message per
+        // transaction, one client back to back.
+        let ingest = peak(&client, create, 1, a.seconds).await;
+        r.add(
+            "ingest: durable inbound messages (1 per commit)",
+            ingest,
+            "msg/s",
+            Some((">=", 300.0)),
+            Some(fsync),
+        );
+        r.add(
+            "ingest / fsync rate",
+            ingest / fsync,
+            "x",
+            Some((">=", 0.5)),
+            None,
+        );
+
+        let ssr: MakeRequest = {
+            let base = base.clone();
+            Arc::new(move |c| {
+                c.get(format!("{base}/views/open"))
+                    .header("accept", "text/html")
+            })
+        };
+        let (p50, p99, _) = open_loop(&client, ssr.clone(), a.rate.min(200), a.seconds).await;
+        r.add("SSR workspace page p50", p50, "ms", None, None);
+        r.add(
+            "SSR workspace page p99",
             p99,
             "ms",
-            None,
-            None,
-        );
-        r.add(
-            &format!("REST open ticket, {n}-entry thread size"),
-            bytes as f64 / 1024.0,
-            "KiB",
-            None,
+            Some(("<=", 20.0)),
             None,
         );
-        thread_p99.push((p99, bytes as f64));
-    }
-    if let [(small, small_bytes), (large, large_bytes)] = thread_p99[..] {
-        // Budget: within 1.2x of the small thread, plus the cost of the
-        // extra bytes at the small thread's per-byte rate.
-        let allowed =
-            1.2 * small + small / small_bytes.max(1.0) * (large_bytes - small_bytes).max(0.0);
+        let pages = peak(&client, ssr, 32, a.seconds).await;
         r.add(
-            "REST 1000-entry thread p99 / allowed",
-            large / allowed,
-            "x",
-            Some(("<=", 1.0)),
-            None,
+            "SSR workspace pages",
+            pages,
+            "pages/s",
+            Some((">=", 1500.0)),
+            Some(empty_rps),
         );
     }
-
-    let create: MakeRequest = {
-        let base = base.clone();
-        Arc::new(move |c| {
-            c.post(format!("{base}/api/v1/tickets"))
-                .json(&serde_json::json!({
-                    "subject": "Benchmark ticket",
-                    "body": "Created by ayuda-bench.",
-                    "contact": {"email": "bench.customer@example.com"}
-                }))
-        })
-    };
-    let (p50, p99, _) = open_loop(&client, create.clone(), (a.rate / 4).max(10), a.seconds).await;
-    r.add("REST create ticket p50", p50, "ms", None, None);
-    r.add("REST create ticket p99", p99, "ms", None, None);
-    let reply_target = t50.map(|t| t.0).unwrap_or(1);
-    let reply: MakeRequest = {
-        let base = base.clone();
-        Arc::new(move |c| {
-            c.post(format!("{base}/api/v1/tickets/{reply_target}/messages"))
-                .json(&serde_json::json!({"kind": "note", "body": "Benchmark note."}))
-        })
-    };
-    let (p50, p99, _) = open_loop(&client, reply, (a.rate / 4).max(10), a.seconds).await;
-    r.add("REST add message p50", p50, "ms", None, None);
-    r.add("REST add message p99", p99, "ms", None, None);
-
-    // Durable ingest: one new ticket with its inbound message per
-    // transaction, one client back to back.
-    let ingest = peak(&client, create, 1, a.seconds).await;
-    r.add(
-        "ingest: durable inbound messages (1 per commit)",
-        ingest,
-        "msg/s",
-        Some((">=", 300.0)),
-        Some(fsync),
-    );
-    r.add(
-        "ingest / fsync rate",
-        ingest / fsync,
-        "x",
-        Some((">=", 0.5)),
-        None,
-    );
-
-    let ssr: MakeRequest = {
-        let base = base.clone();
-        Arc::new(move |c| {
-            c.get(format!("{base}/views/open"))
-                .header("accept", "text/html")
-        })
-    };
-    let (p50, p99, _) = open_loop(&client, ssr.clone(), a.rate.min(200), a.seconds).await;
-    r.add("SSR workspace page p50", p50, "ms", None, None);
-    r.add(
-        "SSR workspace page p99",
-        p99,
-        "ms",
-        Some(("<=", 20.0)),
-        None,
-    );
-    let pages = peak(&client, ssr, 32, a.seconds).await;
-    r.add(
-        "SSR workspace pages",
-        pages,
-        "pages/s",
-        Some((">=", 1500.0)),
-        Some(empty_rps),
-    );
 
     // Live push: the loopback websocket floor, then Ayuda with 1,000
     // connected clients, then the most clients held at p95 <= 500 ms.
