@@ -340,15 +340,32 @@ impl EventHub {
     /// Reads and broadcasts what was committed since the last call.
     /// Returns how many events it read.
     ///
-    /// The events go out first and the counts after: an event is what an
-    /// agent waits for, and it should not wait for the count query. Counts
-    /// are broadcast only when they moved: most events (a reply, a note, a
-    /// subject edit) leave them as they were, and every connection would
-    /// otherwise wake up to recompute the same numbers.
+    /// The events and the count buckets are read in one snapshot, so the
+    /// counts sent after a batch of events are the counts those events left
+    /// (not ahead of them because a later commit slipped in between the two
+    /// reads). Counts are broadcast only when they moved: most events (a
+    /// reply, a note, a subject edit) leave them as they were, and every
+    /// connection would otherwise wake up to recompute the same numbers.
     async fn publish_new(&self) -> Result<usize, AppError> {
         let after = self.published_seq();
-        let events = log::read_after(self.db.pool(), after, self.batch).await?;
-        let about_tickets = events.iter().any(|e| e.ticket_id.is_some());
+        let (events, buckets) = {
+            let mut tx = self.db.pool().begin().await?;
+            if self.db.kind() == DbKind::Postgres {
+                // One snapshot for both reads (SQLite's read transaction
+                // already is one).
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let events = log::read_after(&mut *tx, after, self.batch).await?;
+            let buckets = if events.iter().any(|e| e.ticket_id.is_some()) {
+                Some(crate::views::service::read_count_buckets(&mut *tx).await?)
+            } else {
+                None
+            };
+            tx.rollback().await?;
+            (events, buckets)
+        };
         let n = events.len();
         for event in events {
             let seq = event.seq;
@@ -357,8 +374,7 @@ impl EventHub {
                 .send(HubMessage::Event(Arc::new(HubEvent::from_stored(event))));
             self.published.store(seq, Ordering::Release);
         }
-        if about_tickets {
-            let buckets = crate::views::service::count_buckets(&self.db).await?;
+        if let Some(buckets) = buckets {
             let changed = {
                 let mut current = self.buckets.write().unwrap_or_else(|p| p.into_inner());
                 let changed = **current != buckets;

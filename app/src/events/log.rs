@@ -145,8 +145,8 @@ pub struct StoredEvent {
 }
 
 /// Up to `limit` committed events after `seq`, oldest first.
-pub async fn read_after(
-    pool: &sqlx::AnyPool,
+pub async fn read_after<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     seq: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, AppError> {
@@ -156,7 +156,7 @@ pub async fn read_after(
     )
     .bind(seq)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.iter()
         .map(|r| {

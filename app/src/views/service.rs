@@ -37,8 +37,16 @@ pub async fn counts(db: &Db, actor: &User) -> Result<Vec<ViewCount>, AppError> {
 
 /// Every non-empty row of the maintained `ticket_counts` table.
 pub async fn count_buckets(db: &Db) -> Result<Vec<CountBucket>, AppError> {
+    read_count_buckets(db.pool()).await
+}
+
+/// [`count_buckets`] on a given connection, to read them in the same
+/// snapshot as something else (the hub reads them with the events).
+pub async fn read_count_buckets<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+) -> Result<Vec<CountBucket>, AppError> {
     let rows = sqlx::query("SELECT owner_key, team_key, closed, n FROM ticket_counts WHERE n <> 0")
-        .fetch_all(db.pool())
+        .fetch_all(db)
         .await?;
     rows.iter()
         .map(|r| {
