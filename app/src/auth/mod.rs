@@ -8,6 +8,16 @@ use crate::users::User;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+/// Who made the current request, looked up at most once per request.
+///
+/// Rendering the workspace runs several server functions (the workspace,
+/// its counts, the list, the open ticket) in one request, and each asks who
+/// is calling; without this, each read the session and the user again. The
+/// server provides a fresh one per request (see `server::router`).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+pub struct RequestCaller(std::sync::Arc<tokio::sync::OnceCell<Option<User>>>);
+
 /// The signed-in user of a server function or SSR render.
 #[cfg(feature = "ssr")]
 pub async fn current_user() -> Result<Option<User>, crate::error::AppError> {
@@ -15,9 +25,17 @@ pub async fn current_user() -> Result<Option<User>, crate::error::AppError> {
     let Some(parts) = use_context::<http::request::Parts>() else {
         return Ok(None);
     };
-    Ok(service::authenticate(&state.db, &parts.headers)
-        .await?
-        .map(|(u, _)| u))
+    let lookup = || async {
+        Ok::<_, crate::error::AppError>(
+            service::authenticate(&state.db, &parts.headers)
+                .await?
+                .map(|(u, _)| u),
+        )
+    };
+    match use_context::<RequestCaller>() {
+        Some(caller) => caller.0.get_or_try_init(lookup).await.cloned(),
+        None => lookup().await,
+    }
 }
 
 /// Like [`current_user`], but signed-out callers get an error.
