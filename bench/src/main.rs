@@ -77,7 +77,7 @@ struct Args {
     password: String,
     rate: u64,
     seconds: u64,
-    /// `live`: measure only the baselines and the live push.
+    /// `live` or `ssr`: measure only the baselines and that part.
     only: Option<String>,
 }
 
@@ -107,7 +107,7 @@ fn parse_args() -> Args {
             "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
             "--only" => a.only = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr]");
                 std::process::exit(2);
             }
         }
@@ -324,10 +324,10 @@ async fn main() {
         res.status()
     );
 
-    // `--only live` skips the REST, SSR and ingest figures (to iterate on
-    // the push path without waiting for the rest).
+    // `--only live` or `--only ssr` measures the baselines and that part
+    // alone, to iterate on one path without waiting for the rest.
     let base = a.base.clone();
-    if a.only.as_deref() != Some("live") {
+    if a.only.is_none() {
         // Targets: a deep keyset position and threads of ~50 and ~1,000 entries.
         let deep = sqlx::query(
             "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
@@ -532,7 +532,9 @@ async fn main() {
             Some((">=", 0.5)),
             None,
         );
+    }
 
+    if a.only.as_deref().is_none_or(|o| o == "ssr") {
         let ssr: MakeRequest = {
             let base = base.clone();
             Arc::new(move |c| {
@@ -561,121 +563,125 @@ async fn main() {
 
     // Live push: the loopback websocket floor, then Ayuda with 1,000
     // connected clients, then the most clients held at p95 <= 500 ms.
-    let (rtt50, rtt99) = live::loopback_round_trip().await;
-    r.add(
-        "baseline: loopback websocket round trip p50",
-        rtt50,
-        "ms",
-        None,
-        None,
-    );
-    r.add(
-        "baseline: loopback websocket round trip p99",
-        rtt99,
-        "ms",
-        None,
-        None,
-    );
-    let token = post_json(
-        &client,
-        &format!("{base}/api/v1/tokens"),
-        serde_json::json!({"name": "ayuda-bench"}),
-    )
-    .await
-    .and_then(|v| v["token"].as_str().map(str::to_string));
-    let target = post_json(
-        &client,
-        &format!("{base}/api/v1/tickets"),
-        serde_json::json!({"subject": "push target"}),
-    )
-    .await
-    .and_then(|v| v["id"].as_i64());
-    if let (Some(token), Some(ticket)) = (token, target) {
-        let round = live::push_round(&base, &token, &client, ticket, 1000, 100, 10.0, a.pid).await;
+    if a.only.as_deref().is_none_or(|o| o == "live") {
+        let (rtt50, rtt99) = live::loopback_round_trip().await;
         r.add(
-            "live push, 1000 clients: connected",
-            round.connected as f64,
-            "clients",
-            Some((">=", 1000.0)),
-            None,
-        );
-        r.add(
-            "live push, 1000 clients: commit-to-delivery p50",
-            round.p50,
+            "baseline: loopback websocket round trip p50",
+            rtt50,
             "ms",
             None,
-            Some(rtt50),
+            None,
         );
         r.add(
-            "live push, 1000 clients: commit-to-delivery p99",
-            round.p99,
+            "baseline: loopback websocket round trip p99",
+            rtt99,
             "ms",
-            Some(("<=", 20.0)),
-            Some(rtt99),
-        );
-        r.add(
-            "live push, 1000 clients: lost events",
-            round.lost as f64,
-            "events",
-            Some(("<=", 0.0)),
+            None,
             None,
         );
-        r.add(
-            "live push, 1000 clients: duplicated events",
-            round.duplicated as f64,
-            "events",
-            Some(("<=", 0.0)),
-            None,
-        );
-        if let Some(kib) = round.rss_per_client_kib {
+        let token = post_json(
+            &client,
+            &format!("{base}/api/v1/tokens"),
+            serde_json::json!({"name": "ayuda-bench"}),
+        )
+        .await
+        .and_then(|v| v["token"].as_str().map(str::to_string));
+        let target = post_json(
+            &client,
+            &format!("{base}/api/v1/tickets"),
+            serde_json::json!({"subject": "push target"}),
+        )
+        .await
+        .and_then(|v| v["id"].as_i64());
+        if let (Some(token), Some(ticket)) = (token, target) {
+            let round =
+                live::push_round(&base, &token, &client, ticket, 1000, 100, 10.0, a.pid).await;
             r.add(
-                "memory: server RSS per connected client",
-                kib / 1024.0,
-                "MiB",
-                Some(("<=", 2.0)),
+                "live push, 1000 clients: connected",
+                round.connected as f64,
+                "clients",
+                Some((">=", 1000.0)),
                 None,
             );
-        }
-        // Step up until the tail passes 500 ms or connections fail. Each
-        // client costs a file descriptor here and one in the server, so the
-        // largest step stays under this process's descriptor limit.
-        let fd_limit = open_file_limit().unwrap_or(1024);
-        let mut held = if round.connected == 1000 && round.p95 <= 500.0 {
-            1000
-        } else {
-            0
-        };
-        for n in [2_000, 5_000, 10_000, 20_000] {
-            let n = n.min(fd_limit.saturating_sub(500));
-            if n <= held {
-                break;
-            }
-            let round = live::push_round(&base, &token, &client, ticket, n, 20, 2.0, None).await;
-            println!(
-                "  {n} clients: {} connected, p95 {:.1} ms, lost {}",
-                round.connected, round.p95, round.lost
+            r.add(
+                "live push, 1000 clients: commit-to-delivery p50",
+                round.p50,
+                "ms",
+                None,
+                Some(rtt50),
             );
-            if round.connected < n || round.p95 > 500.0 || round.lost > 0 {
-                break;
+            r.add(
+                "live push, 1000 clients: commit-to-delivery p99",
+                round.p99,
+                "ms",
+                Some(("<=", 20.0)),
+                Some(rtt99),
+            );
+            r.add(
+                "live push, 1000 clients: lost events",
+                round.lost as f64,
+                "events",
+                Some(("<=", 0.0)),
+                None,
+            );
+            r.add(
+                "live push, 1000 clients: duplicated events",
+                round.duplicated as f64,
+                "events",
+                Some(("<=", 0.0)),
+                None,
+            );
+            if let Some(kib) = round.rss_per_client_kib {
+                r.add(
+                    "memory: server RSS per connected client",
+                    kib / 1024.0,
+                    "MiB",
+                    Some(("<=", 2.0)),
+                    None,
+                );
             }
-            held = n;
+            // Step up until the tail passes 500 ms or connections fail. Each
+            // client costs a file descriptor here and one in the server, so the
+            // largest step stays under this process's descriptor limit.
+            let fd_limit = open_file_limit().unwrap_or(1024);
+            let mut held = if round.connected == 1000 && round.p95 <= 500.0 {
+                1000
+            } else {
+                0
+            };
+            for n in [2_000, 5_000, 10_000, 20_000] {
+                let n = n.min(fd_limit.saturating_sub(500));
+                if n <= held {
+                    break;
+                }
+                let round =
+                    live::push_round(&base, &token, &client, ticket, n, 20, 2.0, None).await;
+                println!(
+                    "  {n} clients: {} connected, p95 {:.1} ms, lost {}",
+                    round.connected, round.p95, round.lost
+                );
+                if round.connected < n || round.p95 > 500.0 || round.lost > 0 {
+                    break;
+                }
+                held = n;
+            }
+            r.add(
+                "live push: most clients held at p95 <= 500 ms",
+                held as f64,
+                "clients",
+                Some((">=", 20000.0)),
+                None,
+            );
+            r.add(
+                "live push: open-file limit of this machine",
+                fd_limit as f64,
+                "fds",
+                None,
+                None,
+            );
+        } else {
+            eprintln!("warning: cannot set up the live push measurement");
         }
-        r.add(
-            "live push: most clients held at p95 <= 500 ms",
-            held as f64,
-            "clients",
-            Some((">=", 20000.0)),
-            None,
-        );
-        r.add(
-            "live push: open-file limit of this machine",
-            fd_limit as f64,
-            "fds",
-            None,
-            None,
-        );
-    } else {
-        eprintln!("warning: cannot set up the live push measurement");
     }
 
     if let Some(pid) = a.pid {
