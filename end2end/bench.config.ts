@@ -1,4 +1,5 @@
-import { defineConfig, devices } from '@playwright/test';
+import { defineConfig } from '@playwright/test';
+import { debianChromium } from './chromium';
 
 // Browser timings for `make bench` (not part of `make test`): runs against
 // the release server that scripts/bench.sh started on the generated
@@ -10,17 +11,5 @@ export default defineConfig({
   workers: 1,
   reporter: 'list',
   use: { baseURL: process.env.AYUDA_BENCH_BASE || 'http://127.0.0.1:3300' },
-  projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        viewport: { width: 1440, height: 900 },
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-        },
-      },
-    },
-  ],
+  projects: [debianChromium],
 });

@@ -1,4 +1,5 @@
-import { defineConfig, devices } from '@playwright/test';
+import { defineConfig } from '@playwright/test';
+import { debianChromium } from './chromium';
 
 // The release build of the server, on a fresh SQLite database with the demo
 // workspace, at a port of its own. Chromium is Debian's: Playwright cannot
@@ -32,17 +33,5 @@ export default defineConfig({
       RUST_LOG: 'warn',
     },
   },
-  projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        viewport: { width: 1440, height: 900 },
-        launchOptions: {
-          executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-        },
-      },
-    },
-  ],
+  projects: [debianChromium],
 });
