@@ -117,6 +117,16 @@ pub async fn server_fn<T>(
     })
 }
 
+/// The inline message for an action's latest result, if it failed: what
+/// a form shows under its button.
+pub fn failure_message<T>(
+    result: Option<Result<T, leptos::prelude::ServerFnError>>,
+) -> Option<String> {
+    result
+        .and_then(|r| r.err())
+        .map(|e| server_error_message(&e))
+}
+
 /// The message to show inline for a failed server function call.
 pub fn server_error_message(err: &leptos::prelude::ServerFnError) -> String {
     match err {

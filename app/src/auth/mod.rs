@@ -3,7 +3,7 @@
 #[cfg(feature = "ssr")]
 pub mod service;
 
-use crate::error::server_error_message;
+use crate::error::failure_message;
 use crate::users::User;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -117,13 +117,7 @@ pub fn SignInPage() -> impl IntoView {
             hard_navigate("/");
         }
     });
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| server_error_message(&e))
-    };
+    let error = move || failure_message(action.value().get());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -2,7 +2,7 @@
 
 use super::api::{CreateTicket, CreateTicketForm};
 use super::Priority;
-use crate::error::server_error_message;
+use crate::error::failure_message;
 use crate::workspace::{Route, Ws};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -45,11 +45,7 @@ pub fn CreatePanel() -> impl IntoView {
     });
     let error = move || {
         if create.version().get() > started_at {
-            create
-                .value()
-                .get()
-                .and_then(|r| r.err())
-                .map(|e| server_error_message(&e))
+            failure_message(create.value().get())
         } else {
             None
         }

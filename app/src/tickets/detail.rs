@@ -252,12 +252,7 @@ fn Composer(ticket_id: Memo<Option<i64>>, newest_entry: Memo<Option<i64>>) -> im
         Some(Ok(AddOutcome::Stale { message })) => stale.set(Some(message)),
         _ => {}
     });
-    let error = move || {
-        add.value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| server_error_message(&e))
-    };
+    let error = move || crate::error::failure_message(add.value().get());
     let submit = move |confirm_stale: bool| {
         let Some(id) = ticket_id.get_untracked() else {
             return;
@@ -355,13 +350,7 @@ fn Sidebar(ticket: Ticket) -> impl IntoView {
             });
         }
     };
-    let error = move || {
-        update
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| server_error_message(&e))
-    };
+    let error = move || crate::error::failure_message(update.value().get());
     let meta = ws.meta.get_value();
     let statuses = meta
         .pipelines

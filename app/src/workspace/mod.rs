@@ -288,13 +288,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
             });
         }
     });
-    let availability_error = move || {
-        set_availability
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| server_error_message(&e))
-    };
+    let availability_error = move || crate::error::failure_message(set_availability.value().get());
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {
