@@ -11,7 +11,7 @@
 //! A ticket outside the caller's access is reported as "not found", never as
 //! "forbidden", so its existence is not revealed.
 
-use crate::users::User;
+use crate::users::{Role, User};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,10 +68,17 @@ impl Default for Access {
     }
 }
 
+/// Super admins see every ticket whatever scope is stored for them (they
+/// can change any scope, their own included, so a narrower one would only
+/// hide tickets from the person who administers them).
+fn sees_all(user: &User) -> bool {
+    user.role == Role::SuperAdmin || user.access.scope == AccessScope::All
+}
+
 /// May `user` see a ticket with this owner and team?
 pub fn can_see(user: &User, owner_id: Option<i64>, team_id: Option<i64>) -> bool {
     let access = &user.access;
-    if access.scope == AccessScope::All || owner_id == Some(user.id) {
+    if sees_all(user) || owner_id == Some(user.id) {
         return true;
     }
     if owner_id.is_none() && access.include_unassigned {
@@ -89,7 +96,7 @@ pub fn can_see(user: &User, owner_id: Option<i64>, team_id: Option<i64>) -> bool
 #[cfg(feature = "ssr")]
 pub fn push_ticket_filter(sql: &mut crate::db::SqlBuilder, user: &User) {
     let access = &user.access;
-    if access.scope == AccessScope::All {
+    if sees_all(user) {
         return;
     }
     sql.push(" AND (t.owner_id = ").bind_int(user.id);
@@ -112,7 +119,7 @@ pub fn push_ticket_filter(sql: &mut crate::db::SqlBuilder, user: &User) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::{Availability, Role};
+    use crate::users::Availability;
 
     fn user(scope: AccessScope, include_unassigned: bool) -> User {
         User {
@@ -159,6 +166,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn super_admins_see_everything_whatever_their_scope() {
+        let mut admin = user(AccessScope::Owned, false);
+        admin.role = Role::SuperAdmin;
+        assert!(can_see(&admin, Some(8), Some(3)));
+        assert!(can_see(&admin, None, None));
     }
 
     #[test]

@@ -335,7 +335,7 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
             if kind == crate::messages::EntryKind::Reply && first_reply.is_none() {
                 first_reply = Some(at);
             }
-            insert_entry(
+            let message = insert_entry(
                 &mut tx,
                 id,
                 kind,
@@ -346,6 +346,18 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
                 at,
             )
             .await?;
+            // The note that @mentions Ana puts the ticket in her My mentions,
+            // as a note written in the workspace would.
+            if kind == crate::messages::EntryKind::Note && text.starts_with("@ana") {
+                sqlx::query(
+                    "INSERT INTO mentions (message_id, user_id, ticket_id) VALUES ($1, $2, $3)",
+                )
+                .bind(message)
+                .bind(agents[0].0)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            }
         }
         let at = at.min(now);
         sqlx::query(

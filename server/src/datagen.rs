@@ -416,6 +416,7 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
             let entries = thread_length(&mut rng);
             let mut at = created;
             let mut first_reply = None;
+            let mut last_inbound = None;
             for n in 0..entries {
                 message_id += 1;
                 let (kind, user, contact_author, body) =
@@ -445,6 +446,9 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                     };
                 if kind == "reply" && first_reply.is_none() {
                     first_reply = Some(at);
+                }
+                if kind == "inbound" {
+                    last_inbound = Some(at);
                 }
                 let html = text_to_html(&body);
                 messages.push(vec![
@@ -477,6 +481,7 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 Arg::Int(updated),
                 first_reply.into(),
                 (category == "closed").then_some(updated).into(),
+                last_inbound.into(),
             ]);
         }
         stats.tickets += tickets.len() as i64;
@@ -502,6 +507,7 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 "updated_at",
                 "first_reply_at",
                 "closed_at",
+                "last_inbound_at",
             ],
             tickets,
         )

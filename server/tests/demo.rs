@@ -21,13 +21,13 @@ async fn demo_workspace_is_seeded_once_and_usable(app: TestApp) {
     let ana = app
         .signed_in("ana@ayuda.example", app::demo::DEMO_PASSWORD)
         .await;
-    let (status, counts) = send(ana.post(app.url("/rpc/view_counts"))).await;
+    let (status, counts) = send(ana.post(app.url("/rpc/list_views"))).await;
     assert_eq!(status, 200);
     let total: i64 = counts
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["view"] == "open" || c["view"] == "closed")
+        .filter(|c| c["id"] == "open" || c["id"] == "closed")
         .map(|c| c["count"].as_i64().unwrap())
         .sum();
     assert_eq!(total, 200, "every ticket is open or closed");

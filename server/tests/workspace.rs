@@ -149,13 +149,13 @@ async fn server_functions_list_update_and_reply(app: TestApp) {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["tickets"][0]["subject"], "From the API");
 
-    let (status, counts) = send(client.post(app.url("/rpc/view_counts"))).await;
+    let (status, counts) = send(client.post(app.url("/rpc/list_views"))).await;
     assert_eq!(status, 200);
     let unassigned = counts
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["view"] == "unassigned")
+        .find(|c| c["id"] == "unassigned")
         .unwrap();
     assert_eq!(unassigned["count"], 1);
 

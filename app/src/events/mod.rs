@@ -23,6 +23,11 @@ pub const TICKET_CREATED: &str = "ticket.created";
 pub const TICKET_UPDATED: &str = "ticket.updated";
 pub const TICKET_ASSIGNED: &str = "ticket.assigned";
 pub const MESSAGE_CREATED: &str = "message.created";
+/// Someone followed or unfollowed a ticket (their Followers view changed).
+pub const TICKET_FOLLOWED: &str = "ticket.followed";
+/// A custom view was created, changed, rolled back or deleted. Carries only
+/// the view's id: each workspace asks again which views it may see.
+pub const VIEW_CHANGED: &str = "view.changed";
 /// A user's role, access, teams or active flag changed. Live connections
 /// of that user re-check who they are and what they may see.
 pub const USER_UPDATED: &str = "user.updated";

@@ -76,6 +76,14 @@ pub async fn insert_entry(
     .fetch_one(tx.conn())
     .await?;
     let id: i64 = row.try_get("id")?;
+    if kind == EntryKind::Inbound {
+        // For the "last customer message" filter of custom views.
+        sqlx::query("UPDATE tickets SET last_inbound_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(tx.conn())
+            .await?;
+    }
     tx.event(
         PendingEvent::ticket(
             events::MESSAGE_CREATED,
@@ -156,11 +164,6 @@ pub async fn add(
     ticket_id: i64,
     entry: NewEntry,
 ) -> Result<ThreadEntry, AppError> {
-    if entry.kind == NewEntryKind::Reply && !actor.can_work_tickets() {
-        return Err(AppError::forbidden(
-            "Collaborators can add internal notes but not reply to customers.",
-        ));
-    }
     let (body, body_html) = match (entry.body.as_deref(), entry.body_html.as_deref()) {
         (_, Some(html)) if !html.trim().is_empty() => {
             validate_body(html)?;
@@ -211,6 +214,13 @@ pub async fn add(
     let team: Option<i64> = row.try_get("team_id")?;
     if !can_see(actor, owner, team) {
         return Err(AppError::not_found("Ticket"));
+    }
+    // Checked after access, so that a ticket outside it is "not found" for
+    // everyone.
+    if entry.kind == NewEntryKind::Reply && !actor.can_work_tickets() {
+        return Err(AppError::forbidden(
+            "Collaborators can add internal notes but not reply to customers.",
+        ));
     }
     let kind = match entry.kind {
         NewEntryKind::Reply => EntryKind::Reply,

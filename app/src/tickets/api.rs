@@ -7,10 +7,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
-    super::{NewTicket, Priority, SortKey, TicketPatch, TicketQuery},
+    super::{NewTicket, Priority, SortKey, TicketPatch},
     crate::contacts::ContactRef,
     crate::messages::{NewEntry, NewEntryKind},
-    crate::views::ViewId,
+    crate::views::ViewKey,
 };
 
 /// An open ticket with its thread.
@@ -18,8 +18,12 @@ use {
 pub struct TicketDetail {
     pub ticket: Ticket,
     pub entries: Vec<ThreadEntry>,
+    /// Does the caller follow the ticket?
+    pub following: bool,
 }
 
+/// One page of a view (a default view's slug or a custom view's id). The
+/// view's own sort applies unless `sort` is given.
 #[server(prefix = "/rpc", endpoint = "list_tickets")]
 pub async fn list_tickets(
     view: String,
@@ -31,21 +35,15 @@ pub async fn list_tickets(
         use crate::error::AppError;
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
-        let view = ViewId::from_slug(&view).ok_or_else(|| AppError::not_found("View"))?;
+        let key = ViewKey::parse(&view).ok_or_else(|| AppError::not_found("View"))?;
         let sort = match sort.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => {
-                SortKey::parse(s).ok_or_else(|| AppError::invalid("sort", "Unknown sort."))?
-            }
-            None => SortKey::default(),
+            Some(s) => Some((
+                SortKey::parse(s).ok_or_else(|| AppError::invalid("sort", "Unknown sort."))?,
+                asc.unwrap_or(false),
+            )),
+            None => None,
         };
-        let query = TicketQuery {
-            view: Some(view),
-            sort,
-            asc: asc.unwrap_or(false),
-            cursor,
-            ..Default::default()
-        };
-        super::service::list(&state.db, &user, &query).await
+        crate::views::service::tickets(&state.db, &user, key, sort, cursor, None).await
     })
     .await
 }
@@ -57,7 +55,12 @@ pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
         let state = crate::state::app_state()?;
         let ticket = super::service::get_by_number(&state.db, &user, number).await?;
         let entries = crate::messages::service::list(&state.db, &user, ticket.id).await?;
-        Ok(TicketDetail { ticket, entries })
+        let following = crate::views::service::is_following(&state.db, &user, ticket.id).await?;
+        Ok(TicketDetail {
+            ticket,
+            entries,
+            following,
+        })
     })
     .await
 }

@@ -115,6 +115,25 @@ fn TicketNav(number: i64) -> impl IntoView {
     }
 }
 
+/// Follow / Unfollow: a followed ticket is in the follower's Followers view.
+#[component]
+fn FollowButton(ticket_id: i64, following: bool) -> impl IntoView {
+    let follow = ServerAction::<crate::views::api::FollowTicket>::new();
+    // The server's answer once there is one, what the page loaded until then.
+    let on = move || match follow.value().get() {
+        Some(Ok(now)) => now,
+        _ => following,
+    };
+    view! {
+        <button class="btn link follow" data-testid="follow"
+            aria-pressed=move || on().to_string()
+            on:click=move |_| { follow.dispatch(crate::views::api::FollowTicket { ticket_id, on: !on() }); }>
+            {move || if on() { "★ Following" } else { "☆ Follow" }}
+        </button>
+        <span class="form-error" role="alert">{move || crate::error::failure_message(follow.value().get())}</span>
+    }
+}
+
 /// Who else is on this ticket: "Ana is viewing", "Bo is typing a reply…".
 #[component]
 fn Viewers(ticket_id: i64) -> impl IntoView {
@@ -148,7 +167,11 @@ fn Viewers(ticket_id: i64) -> impl IntoView {
 
 #[component]
 fn TicketView(detail: TicketDetail) -> impl IntoView {
-    let TicketDetail { ticket, entries } = detail;
+    let TicketDetail {
+        ticket,
+        entries,
+        following,
+    } = detail;
     view! {
         <div class="ticket-main" data-testid="ticket-pane" data-ticket-id=ticket.id.to_string()>
             <TicketNav number=ticket.number/>
@@ -167,6 +190,7 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
                     " · created "
                     {format_ms(ticket.created_at)}
                 </div>
+                <FollowButton ticket_id=ticket.id following/>
                 <Viewers ticket_id=ticket.id/>
             </header>
             <ol class="thread" data-testid="thread">

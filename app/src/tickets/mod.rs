@@ -249,6 +249,11 @@ pub struct TicketQuery {
     pub cursor: Option<String>,
     /// Page size, 1..=100 (default 25).
     pub limit: Option<i64>,
+    /// A custom view's filters (set by the views service, never read from
+    /// a request).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ssr", param(ignore))]
+    pub custom: Option<crate::views::ViewDefinition>,
 }
 
 /// Input for a new ticket.

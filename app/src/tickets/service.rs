@@ -445,7 +445,13 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
     let mut sql = SqlBuilder::new(SELECT);
     sql.push(" WHERE 1 = 1");
     if let Some(view) = q.view {
+        if !view.available_to(actor.role) {
+            return Err(AppError::not_found("View"));
+        }
         views::service::push_filter(&mut sql, view, actor);
+    }
+    if let Some(definition) = &q.custom {
+        views::service::push_definition(&mut sql, definition, actor)?;
     }
     push_ticket_filter(&mut sql, actor);
     if let Some(c) = q.status_category {
@@ -504,7 +510,6 @@ pub async fn update(
     id: i64,
     patch: TicketPatch,
 ) -> Result<Ticket, AppError> {
-    require_worker(actor)?;
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
@@ -512,7 +517,10 @@ pub async fn update(
         .fetch_optional(tx.conn())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
+    // "Not found" before "forbidden": a collaborator learns nothing about
+    // tickets outside their access either.
     let current = visible(actor, from_row(&row)?)?;
+    require_worker(actor)?;
 
     let mut set = SqlBuilder::new("UPDATE tickets SET updated_at = ");
     set.bind_int(now);

@@ -1,15 +1,35 @@
-//! How each default view filters tickets, and the counts beside them.
+//! View rules and SQL: what each default view and each custom view filters,
+//! who may see and change a custom view, its history, the counts beside
+//! every view, and each user's choice and order of views.
 
-use super::{counts_from_buckets, CountBucket, ViewCount, ViewId};
-use crate::db::{Db, SqlBuilder};
+use super::filter::{PersonValue, Test};
+use super::{
+    counts_from_buckets, CountBucket, CustomView, NewView, Property, Sharing, ViewCount,
+    ViewDefinition, ViewId, ViewKey, ViewKind, ViewPatch, ViewPreferences, ViewSummary,
+    ViewVersion,
+};
+use crate::access::push_ticket_filter;
+use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
+use crate::events::{self, log::PendingEvent};
+use crate::tickets::{SortKey, TicketPage, TicketQuery};
+use crate::users::service::required_text;
 use crate::users::User;
+use serde_json::json;
+use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::collections::HashMap;
 
-/// Appends the view's condition (starting with " AND ") for ticket alias `t`.
+const DAY_MS: i64 = 86_400_000;
+const MAX_NAME_CHARS: usize = 80;
+
+/// Appends the default view's condition (starting with " AND ") for ticket
+/// alias `t`.
 ///
-/// The conditions repeat the WHERE clauses of the partial indexes in
-/// migration 0002 exactly, so each view pages along its own index.
+/// The conditions of the bucketed views repeat the WHERE clauses of the
+/// partial indexes in migration 0002 exactly, so each view pages along its
+/// own index. My mentions and Followers start from the viewer's (small)
+/// list of mentioned or followed tickets.
 pub fn push_filter(sql: &mut SqlBuilder, view: ViewId, actor: &User) {
     match view {
         ViewId::Unassigned => {
@@ -22,15 +42,219 @@ pub fn push_filter(sql: &mut SqlBuilder, view: ViewId, actor: &User) {
         ViewId::Open => {
             sql.push(" AND t.status_category <> 'closed'");
         }
+        ViewId::Mentions => {
+            sql.push(" AND t.status_category <> 'closed'");
+            sql.push(" AND t.id IN (SELECT ticket_id FROM mentions WHERE user_id = ")
+                .bind_int(actor.id)
+                .push(")");
+        }
+        ViewId::Followers => {
+            sql.push(" AND t.status_category <> 'closed'");
+            sql.push(" AND t.id IN (SELECT ticket_id FROM followers WHERE user_id = ")
+                .bind_int(actor.id)
+                .push(")");
+        }
         ViewId::Closed => {
             sql.push(" AND t.status_category = 'closed'");
         }
     }
 }
 
-/// The default views' counts for `actor`, from the maintained count
-/// buckets: a read of a table of (owners x teams x 2) rows, whatever the
-/// number of tickets.
+/// The ticket column a property is stored in (company goes through the
+/// contact and is handled apart).
+fn column(property: Property) -> &'static str {
+    match property {
+        Property::Status => "t.status_id",
+        Property::StatusCategory => "t.status_category",
+        Property::Priority => "t.priority",
+        Property::Category => "t.category",
+        Property::Owner => "t.owner_id",
+        Property::Team => "t.team_id",
+        Property::Channel => "t.channel",
+        Property::Contact | Property::Company => "t.contact_id",
+        Property::Pipeline => "t.pipeline_id",
+        Property::CreatedAt => "t.created_at",
+        Property::UpdatedAt => "t.updated_at",
+        Property::LastCustomerMessageAt => "t.last_inbound_at",
+    }
+}
+
+/// `col IN ($1, $2, ...)` (or `NOT IN`) for the given values.
+fn push_in(sql: &mut SqlBuilder, col: &str, not: bool, ints: &[i64], texts: &[String]) {
+    sql.push(col).push(if not { " NOT IN (" } else { " IN (" });
+    let mut first = true;
+    for v in ints {
+        if !first {
+            sql.push(", ");
+        }
+        sql.bind_int(*v);
+        first = false;
+    }
+    for v in texts {
+        if !first {
+            sql.push(", ");
+        }
+        sql.bind_text(v.clone());
+        first = false;
+    }
+    sql.push(")");
+}
+
+/// Appends one condition, parenthesised. `now` anchors relative dates.
+fn push_condition(
+    sql: &mut SqlBuilder,
+    property: Property,
+    test: &Test,
+    negate: bool,
+    actor: &User,
+    now: i64,
+) {
+    let col = column(property);
+    sql.push("(");
+    if property == Property::Company {
+        // Tickets whose contact belongs to one of the companies.
+        let pick = |sql: &mut SqlBuilder| {
+            sql.push("t.contact_id IN (SELECT id FROM contacts WHERE ");
+        };
+        match test {
+            Test::Known | Test::Unknown => {
+                if matches!(test, Test::Unknown) {
+                    sql.push("t.contact_id IS NULL OR NOT ");
+                }
+                pick(sql);
+                sql.push("company_id IS NOT NULL)");
+            }
+            Test::Ints(ids) => {
+                if negate {
+                    sql.push("t.contact_id IS NULL OR NOT ");
+                }
+                pick(sql);
+                push_in(sql, "company_id", false, ids, &[]);
+                sql.push(")");
+            }
+            _ => {
+                sql.push("1 = 0");
+            }
+        }
+        sql.push(")");
+        return;
+    }
+    let nullable = property.is_nullable();
+    match test {
+        Test::Known => {
+            sql.push(col).push(" IS NOT NULL");
+        }
+        Test::Unknown => {
+            sql.push(col).push(" IS NULL");
+        }
+        Test::Ints(ints) => push_set(sql, col, ints, &[], false, negate, nullable),
+        Test::Texts(texts) => push_set(sql, col, &[], texts, false, negate, nullable),
+        Test::People(people) => {
+            let mut ids: Vec<i64> = Vec::new();
+            let mut none = false;
+            for p in people {
+                match p {
+                    PersonValue::Id(id) => ids.push(*id),
+                    PersonValue::Me => ids.push(actor.id),
+                    PersonValue::None => none = true,
+                }
+            }
+            push_set(sql, col, &ids, &[], none, negate, nullable);
+        }
+        Test::At { ms, after } => {
+            sql.push(col)
+                .push(if *after { " >= " } else { " < " })
+                .bind_int(*ms);
+        }
+        Test::Days { days, within } => {
+            sql.push(col)
+                .push(if *within { " >= " } else { " < " })
+                .bind_int(now - days * DAY_MS);
+        }
+    }
+    sql.push(")");
+}
+
+/// "is any of" / "is none of" a set of values, where `none` stands for an
+/// empty property. "is none of" also matches empty properties (a ticket
+/// without a team is none of Billing and Support), unless "none" is one of
+/// the values.
+fn push_set(
+    sql: &mut SqlBuilder,
+    col: &str,
+    ints: &[i64],
+    texts: &[String],
+    none: bool,
+    negate: bool,
+    nullable: bool,
+) {
+    let has_values = !ints.is_empty() || !texts.is_empty();
+    if !negate {
+        match (has_values, none) {
+            (true, true) => {
+                push_in(sql, col, false, ints, texts);
+                sql.push(" OR ").push(col).push(" IS NULL");
+            }
+            (true, false) => push_in(sql, col, false, ints, texts),
+            (false, _) => {
+                sql.push(col).push(" IS NULL");
+            }
+        }
+    } else {
+        match (has_values, none) {
+            (true, true) => {
+                sql.push(col).push(" IS NOT NULL AND ");
+                push_in(sql, col, true, ints, texts);
+            }
+            (true, false) => {
+                if nullable {
+                    sql.push(col).push(" IS NULL OR ");
+                }
+                push_in(sql, col, true, ints, texts);
+            }
+            (false, _) => {
+                sql.push(col).push(" IS NOT NULL");
+            }
+        }
+    }
+}
+
+/// Appends a custom view's filter groups (starting with " AND "): any group
+/// whose conditions all hold. Nothing for a view without groups.
+pub fn push_definition(
+    sql: &mut SqlBuilder,
+    definition: &ViewDefinition,
+    actor: &User,
+) -> Result<(), AppError> {
+    if definition.groups.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    sql.push(" AND (");
+    for (g, group) in definition.groups.iter().enumerate() {
+        if g > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(");
+        for (c, condition) in group.iter().enumerate() {
+            if c > 0 {
+                sql.push(" AND ");
+            }
+            let test = condition
+                .test()
+                .map_err(|m| AppError::invalid("definition", m))?;
+            let negate = condition.op == super::Operator::IsNoneOf;
+            push_condition(sql, condition.property, &test, negate, actor, now);
+        }
+        sql.push(")");
+    }
+    sql.push(")");
+    Ok(())
+}
+
+/// The bucketed default views' counts for `actor`, from the maintained
+/// count buckets: a read of a table of (owners x teams x 2) rows, whatever
+/// the number of tickets.
 pub async fn counts(db: &Db, actor: &User) -> Result<Vec<ViewCount>, AppError> {
     Ok(counts_from_buckets(&count_buckets(db).await?, actor))
 }
@@ -67,4 +291,738 @@ pub async fn read_count_buckets<'c>(
             buckets.sort_unstable_by_key(|b| (b.owner_id, b.team_id, b.closed));
             buckets
         })
+}
+
+/// Counts the tickets of a view filter that `actor` may see.
+async fn count_where(
+    db: &Db,
+    actor: &User,
+    filter: impl FnOnce(&mut SqlBuilder) -> Result<(), AppError>,
+) -> Result<i64, AppError> {
+    let mut sql = SqlBuilder::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
+    filter(&mut sql)?;
+    push_ticket_filter(&mut sql, actor);
+    Ok(sql.query().fetch_one(db.pool()).await?.try_get("n")?)
+}
+
+const VIEW_SELECT: &str = "SELECT v.id, v.name, v.owner_id, u.name AS owner_name, v.sharing, \
+    v.definition, v.version, v.updated_at FROM views v JOIN users u ON u.id = v.owner_id";
+
+/// May `actor` see the view (owned, or shared with them)? Admins see every
+/// shared view, so that they can maintain them.
+fn visibility_sql(sql: &mut SqlBuilder, actor: &User) {
+    sql.push(" AND (v.owner_id = ").bind_int(actor.id);
+    sql.push(" OR v.sharing = 'everyone'");
+    if actor.is_admin() {
+        sql.push(" OR v.sharing = 'teams'");
+    } else {
+        sql.push(
+            " OR (v.sharing = 'teams' AND v.id IN (SELECT vt.view_id FROM view_teams vt \
+             JOIN team_members tm ON tm.team_id = vt.team_id WHERE tm.user_id = ",
+        )
+        .bind_int(actor.id)
+        .push("))");
+    }
+    sql.push(")");
+}
+
+/// May `actor` change or delete the view? Its owner, and admins for shared
+/// views (and their own).
+fn editable_by(actor: &User, owner_id: i64, sharing: Sharing) -> bool {
+    actor.can_work_tickets()
+        && (owner_id == actor.id || (actor.is_admin() && sharing != Sharing::Private))
+}
+
+fn view_from_row(
+    row: &AnyRow,
+    actor: &User,
+    teams: &HashMap<i64, Vec<i64>>,
+) -> Result<CustomView, AppError> {
+    let id: i64 = row.try_get("id")?;
+    let sharing: String = row.try_get("sharing")?;
+    let sharing = Sharing::parse(&sharing).ok_or(AppError::Internal)?;
+    let definition: String = row.try_get("definition")?;
+    let owner_id: i64 = row.try_get("owner_id")?;
+    Ok(CustomView {
+        id,
+        name: row.try_get("name")?,
+        owner_id,
+        owner_name: row.try_get("owner_name")?,
+        sharing,
+        team_ids: teams.get(&id).cloned().unwrap_or_default(),
+        definition: serde_json::from_str(&definition).map_err(|e| {
+            tracing::error!(view = id, error = %e, "stored view definition does not parse");
+            AppError::Internal
+        })?,
+        version: row.try_get("version")?,
+        editable: editable_by(actor, owner_id, sharing),
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The custom views `actor` may see, by name. Collaborators have none.
+pub async fn custom_views(db: &Db, actor: &User) -> Result<Vec<CustomView>, AppError> {
+    if !actor.can_work_tickets() {
+        return Ok(Vec::new());
+    }
+    let mut sql = SqlBuilder::new(VIEW_SELECT);
+    sql.push(" WHERE 1 = 1");
+    visibility_sql(&mut sql, actor);
+    sql.push(" ORDER BY v.name, v.id");
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let teams = view_teams(db).await?;
+    rows.iter()
+        .map(|r| view_from_row(r, actor, &teams))
+        .collect()
+}
+
+/// One custom view `actor` may see; "not found" otherwise.
+pub async fn get(db: &Db, actor: &User, id: i64) -> Result<CustomView, AppError> {
+    if !actor.can_work_tickets() {
+        return Err(AppError::not_found("View"));
+    }
+    let mut sql = SqlBuilder::new(VIEW_SELECT);
+    sql.push(" WHERE v.id = ").bind_int(id);
+    visibility_sql(&mut sql, actor);
+    let row = sql
+        .query()
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| AppError::not_found("View"))?;
+    view_from_row(&row, actor, &view_teams(db).await?)
+}
+
+async fn view_teams(db: &Db) -> Result<HashMap<i64, Vec<i64>>, AppError> {
+    let rows = sqlx::query("SELECT view_id, team_id FROM view_teams ORDER BY view_id, team_id")
+        .fetch_all(db.pool())
+        .await?;
+    let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in rows {
+        map.entry(r.try_get("view_id")?)
+            .or_default()
+            .push(r.try_get("team_id")?);
+    }
+    Ok(map)
+}
+
+/// The validated name, sharing and teams of a view `actor` saves. Agents
+/// share with their own teams; sharing with everyone, or with teams they
+/// are not in, is for admins.
+async fn check_view(
+    tx: &mut WriteTx,
+    actor: &User,
+    name: &str,
+    sharing: Sharing,
+    team_ids: &[i64],
+    definition: &ViewDefinition,
+) -> Result<(String, Vec<i64>), AppError> {
+    let name = required_text("name", "View name", name, MAX_NAME_CHARS)?;
+    definition
+        .validate()
+        .map_err(|m| AppError::invalid("definition", m))?;
+    let mut teams: Vec<i64> = team_ids.to_vec();
+    teams.sort_unstable();
+    teams.dedup();
+    match sharing {
+        Sharing::Teams if teams.is_empty() => {
+            return Err(AppError::invalid(
+                "team_ids",
+                "Choose the teams to share the view with.",
+            ));
+        }
+        Sharing::Teams => {
+            for team in &teams {
+                let row = sqlx::query(
+                    "SELECT t.id, (SELECT COUNT(*) FROM team_members m WHERE m.team_id = t.id AND m.user_id = $2) AS member \
+                     FROM teams t WHERE t.id = $1",
+                )
+                .bind(*team)
+                .bind(actor.id)
+                .fetch_optional(tx.conn())
+                .await?
+                .ok_or_else(|| AppError::invalid("team_ids", "That team does not exist."))?;
+                let member: i64 = row.try_get("member")?;
+                if member == 0 && !actor.is_admin() {
+                    return Err(AppError::forbidden(
+                        "You can share views only with your own teams.",
+                    ));
+                }
+            }
+        }
+        Sharing::Everyone if !actor.is_admin() => {
+            return Err(AppError::forbidden(
+                "Only super admins can share a view with everyone.",
+            ));
+        }
+        _ => teams.clear(),
+    }
+    Ok((name, teams))
+}
+
+/// Writes the view's current state as version `version` and its teams.
+#[allow(clippy::too_many_arguments)]
+async fn record_version(
+    tx: &mut WriteTx,
+    actor: &User,
+    id: i64,
+    version: i64,
+    name: &str,
+    sharing: Sharing,
+    teams: &[i64],
+    definition: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM view_teams WHERE view_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    for team in teams {
+        sqlx::query("INSERT INTO view_teams (view_id, team_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(*team)
+            .execute(tx.conn())
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO view_versions (view_id, version, name, sharing, team_ids, definition, changed_by, changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(name)
+    .bind(sharing.as_str())
+    .bind(json!(teams).to_string())
+    .bind(definition)
+    .bind(actor.id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    // Open workspaces reload their views (the event says which, nothing
+    // more: each client asks what it may see).
+    tx.event(
+        PendingEvent::global(events::VIEW_CHANGED, Some(actor.id), json!({"view_id": id})).at(now),
+    );
+    Ok(())
+}
+
+fn require_seat(actor: &User) -> Result<(), AppError> {
+    if actor.can_work_tickets() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "Custom views need a help desk seat; collaborators use the default views.",
+        ))
+    }
+}
+
+/// Creates a custom view owned by `actor` (seat agents and admins).
+pub async fn create(db: &Db, actor: &User, input: NewView) -> Result<CustomView, AppError> {
+    require_seat(actor)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let (name, teams) = check_view(
+        &mut tx,
+        actor,
+        &input.name,
+        input.sharing,
+        &input.team_ids,
+        &input.definition,
+    )
+    .await?;
+    let definition = serde_json::to_string(&input.definition).map_err(|_| AppError::Internal)?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO views (name, owner_id, sharing, definition, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id",
+    )
+    .bind(&name)
+    .bind(actor.id)
+    .bind(input.sharing.as_str())
+    .bind(&definition)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    record_version(
+        &mut tx,
+        actor,
+        id,
+        1,
+        &name,
+        input.sharing,
+        &teams,
+        &definition,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, actor, id).await
+}
+
+/// Changes a custom view; the previous state stays in its history.
+pub async fn update(
+    db: &Db,
+    actor: &User,
+    id: i64,
+    patch: ViewPatch,
+) -> Result<CustomView, AppError> {
+    let current = get(db, actor, id).await?;
+    if !current.editable {
+        return Err(AppError::forbidden(
+            "Only the view's owner or a super admin can change a shared view.",
+        ));
+    }
+    let now = now_ms();
+    let name = patch.name.unwrap_or(current.name);
+    let sharing = patch.sharing.unwrap_or(current.sharing);
+    let team_ids = patch.team_ids.unwrap_or(current.team_ids);
+    let definition = patch.definition.unwrap_or(current.definition);
+    let mut tx = db.begin_write().await?;
+    let (name, teams) = check_view(&mut tx, actor, &name, sharing, &team_ids, &definition).await?;
+    let definition = serde_json::to_string(&definition).map_err(|_| AppError::Internal)?;
+    // Versions come from the row, so two concurrent saves get two numbers.
+    let version: i64 = sqlx::query(
+        "UPDATE views SET name = $1, sharing = $2, definition = $3, version = version + 1, updated_at = $4 \
+         WHERE id = $5 RETURNING version",
+    )
+    .bind(&name)
+    .bind(sharing.as_str())
+    .bind(&definition)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| AppError::not_found("View"))?
+    .try_get("version")?;
+    record_version(
+        &mut tx,
+        actor,
+        id,
+        version,
+        &name,
+        sharing,
+        &teams,
+        &definition,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, actor, id).await
+}
+
+/// Deletes a custom view and its history.
+pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
+    let current = get(db, actor, id).await?;
+    if !current.editable {
+        return Err(AppError::forbidden(
+            "Only the view's owner or a super admin can delete a shared view.",
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    for sql in [
+        "DELETE FROM view_teams WHERE view_id = $1",
+        "DELETE FROM view_versions WHERE view_id = $1",
+        "DELETE FROM views WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(tx.conn()).await?;
+    }
+    sqlx::query("DELETE FROM view_preferences WHERE view_key = $1")
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    tx.event(PendingEvent::global(
+        events::VIEW_CHANGED,
+        Some(actor.id),
+        json!({"view_id": id, "deleted": true}),
+    ));
+    tx.commit().await
+}
+
+/// Every saved state of a view the caller may see, newest first.
+pub async fn versions(db: &Db, actor: &User, id: i64) -> Result<Vec<ViewVersion>, AppError> {
+    get(db, actor, id).await?;
+    let rows = sqlx::query(
+        "SELECT vv.version, vv.name, vv.sharing, vv.team_ids, vv.definition, u.name AS changed_by, vv.changed_at \
+         FROM view_versions vv LEFT JOIN users u ON u.id = vv.changed_by \
+         WHERE vv.view_id = $1 ORDER BY vv.version DESC",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let sharing: String = r.try_get("sharing")?;
+            let teams: String = r.try_get("team_ids")?;
+            let definition: String = r.try_get("definition")?;
+            Ok(ViewVersion {
+                version: r.try_get("version")?,
+                name: r.try_get("name")?,
+                sharing: Sharing::parse(&sharing).ok_or(AppError::Internal)?,
+                team_ids: serde_json::from_str(&teams).map_err(|_| AppError::Internal)?,
+                definition: serde_json::from_str(&definition).map_err(|_| AppError::Internal)?,
+                changed_by: r.try_get("changed_by")?,
+                changed_at: r.try_get("changed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts a view back as it was at `version`; that is saved as a new version,
+/// so a rollback can itself be undone.
+pub async fn rollback(
+    db: &Db,
+    actor: &User,
+    id: i64,
+    version: i64,
+) -> Result<CustomView, AppError> {
+    let old = versions(db, actor, id)
+        .await?
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or_else(|| AppError::invalid("version", "That version does not exist."))?;
+    update(
+        db,
+        actor,
+        id,
+        ViewPatch {
+            name: Some(old.name),
+            sharing: Some(old.sharing),
+            team_ids: Some(old.team_ids),
+            definition: Some(old.definition),
+        },
+    )
+    .await
+}
+
+/// The ticket query of a view for `actor`, or "not found" when the view is
+/// not theirs to see. `sort` overrides the view's own sort.
+pub async fn ticket_query(
+    db: &Db,
+    actor: &User,
+    key: ViewKey,
+    sort: Option<(SortKey, bool)>,
+) -> Result<TicketQuery, AppError> {
+    Ok(match key {
+        ViewKey::Default(view) => {
+            if !view.available_to(actor.role) {
+                return Err(AppError::not_found("View"));
+            }
+            let (sort, asc) = sort.unwrap_or_default();
+            TicketQuery {
+                view: Some(view),
+                sort,
+                asc,
+                ..Default::default()
+            }
+        }
+        ViewKey::Custom(id) => {
+            let view = get(db, actor, id).await?;
+            let (sort, asc) = sort.unwrap_or((view.definition.sort, view.definition.asc));
+            TicketQuery {
+                sort,
+                asc,
+                custom: Some(view.definition),
+                ..Default::default()
+            }
+        }
+    })
+}
+
+/// One page of a view's tickets.
+pub async fn tickets(
+    db: &Db,
+    actor: &User,
+    key: ViewKey,
+    sort: Option<(SortKey, bool)>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+) -> Result<TicketPage, AppError> {
+    let mut q = ticket_query(db, actor, key, sort).await?;
+    q.cursor = cursor;
+    q.limit = limit;
+    crate::tickets::service::list(db, actor, &q).await
+}
+
+/// The caller's views in their chosen order, each with its count.
+pub async fn summaries(db: &Db, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
+    let bucketed = counts(db, actor).await?;
+    let mut all: Vec<ViewSummary> = Vec::new();
+    for view in ViewId::ALL
+        .into_iter()
+        .filter(|v| v.available_to(actor.role))
+    {
+        let count = match bucketed.iter().find(|c| c.view == view) {
+            Some(c) => c.count,
+            None => {
+                count_where(db, actor, |sql| {
+                    push_filter(sql, view, actor);
+                    Ok(())
+                })
+                .await?
+            }
+        };
+        all.push(ViewSummary {
+            id: ViewKey::Default(view),
+            name: view.label().to_string(),
+            kind: ViewKind::Default,
+            count,
+            hidden: false,
+            custom: None,
+        });
+    }
+    for view in custom_views(db, actor).await? {
+        let count = count_where(db, actor, |sql| {
+            push_definition(sql, &view.definition, actor)
+        })
+        .await?;
+        all.push(ViewSummary {
+            id: ViewKey::Custom(view.id),
+            name: view.name.clone(),
+            kind: ViewKind::Custom,
+            count,
+            hidden: false,
+            custom: Some(view),
+        });
+    }
+    let prefs = preferences(db, actor).await?;
+    Ok(apply_preferences(all, &prefs))
+}
+
+/// Orders views as the preferences say (named ones first, in that order;
+/// the rest after, as they were) and marks hidden ones.
+pub fn apply_preferences(mut views: Vec<ViewSummary>, prefs: &ViewPreferences) -> Vec<ViewSummary> {
+    let rank = |k: &ViewKey| {
+        prefs
+            .order
+            .iter()
+            .position(|o| o == k)
+            .unwrap_or(usize::MAX)
+    };
+    // A stable sort keeps the default order among unranked views.
+    views.sort_by_key(|v| rank(&v.id));
+    for v in &mut views {
+        v.hidden = prefs.hidden.contains(&v.id);
+    }
+    views
+}
+
+/// The caller's stored choice and order of views.
+pub async fn preferences(db: &Db, actor: &User) -> Result<ViewPreferences, AppError> {
+    let rows = sqlx::query(
+        "SELECT view_key, hidden FROM view_preferences WHERE user_id = $1 ORDER BY position",
+    )
+    .bind(actor.id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut prefs = ViewPreferences::default();
+    for r in rows {
+        let key: String = r.try_get("view_key")?;
+        let hidden: i64 = r.try_get("hidden")?;
+        // A deleted custom view's key is simply skipped.
+        if let Some(key) = ViewKey::parse(&key) {
+            prefs.order.push(key);
+            if hidden != 0 {
+                prefs.hidden.push(key);
+            }
+        }
+    }
+    Ok(prefs)
+}
+
+/// Replaces the caller's choice and order of views. Every view named must
+/// be one of theirs.
+pub async fn set_preferences(
+    db: &Db,
+    actor: &User,
+    prefs: ViewPreferences,
+) -> Result<Vec<ViewSummary>, AppError> {
+    let mine: Vec<ViewKey> = ViewId::ALL
+        .into_iter()
+        .filter(|v| v.available_to(actor.role))
+        .map(ViewKey::Default)
+        .chain(
+            custom_views(db, actor)
+                .await?
+                .into_iter()
+                .map(|v| ViewKey::Custom(v.id)),
+        )
+        .collect();
+    let mut order: Vec<ViewKey> = Vec::new();
+    for key in prefs.order.iter().chain(prefs.hidden.iter()) {
+        if !mine.contains(key) {
+            return Err(AppError::invalid(
+                "order",
+                format!("There is no view {}.", key.slug()),
+            ));
+        }
+        if !order.contains(key) {
+            order.push(*key);
+        }
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM view_preferences WHERE user_id = $1")
+        .bind(actor.id)
+        .execute(tx.conn())
+        .await?;
+    for (position, key) in order.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO view_preferences (user_id, view_key, position, hidden) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(actor.id)
+        .bind(key.slug())
+        .bind(position as i64)
+        .bind(i64::from(prefs.hidden.contains(key)))
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.commit().await?;
+    summaries(db, actor).await
+}
+
+/// Follows or unfollows a ticket the caller may see.
+pub async fn follow(db: &Db, actor: &User, ticket_id: i64, on: bool) -> Result<bool, AppError> {
+    crate::tickets::service::get(db, actor, ticket_id).await?;
+    let mut tx = db.begin_write().await?;
+    let changed = if on {
+        sqlx::query(
+            "INSERT INTO followers (user_id, ticket_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, ticket_id) DO NOTHING",
+        )
+        .bind(actor.id)
+        .bind(ticket_id)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+    } else {
+        sqlx::query("DELETE FROM followers WHERE user_id = $1 AND ticket_id = $2")
+            .bind(actor.id)
+            .bind(ticket_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+    };
+    if changed > 0 {
+        tx.event(PendingEvent::ticket(
+            events::TICKET_FOLLOWED,
+            ticket_id,
+            Some(actor.id),
+            json!({"user_id": actor.id, "following": on}),
+        ));
+    }
+    tx.commit().await?;
+    Ok(on)
+}
+
+/// Does the caller follow the ticket?
+pub async fn is_following(db: &Db, actor: &User, ticket_id: i64) -> Result<bool, AppError> {
+    let row = sqlx::query("SELECT 1 AS yes FROM followers WHERE user_id = $1 AND ticket_id = $2")
+        .bind(actor.id)
+        .bind(ticket_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::{Condition, Operator};
+
+    fn actor() -> User {
+        User {
+            id: 7,
+            email: "a@b.c".into(),
+            name: "A".into(),
+            role: crate::users::Role::Agent,
+            access: Default::default(),
+            availability: Default::default(),
+        }
+    }
+
+    fn sql_of(groups: Vec<Vec<Condition>>) -> String {
+        let mut sql = SqlBuilder::new("");
+        push_definition(
+            &mut sql,
+            &ViewDefinition {
+                groups,
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .unwrap();
+        sql.sql().to_string()
+    }
+
+    fn c(property: Property, op: Operator, values: &[&str]) -> Condition {
+        Condition {
+            property,
+            op,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn groups_are_ored_conditions_anded() {
+        let sql = sql_of(vec![
+            vec![
+                c(Property::Priority, Operator::IsAnyOf, &["high", "urgent"]),
+                c(Property::Owner, Operator::IsAnyOf, &["me", "none"]),
+            ],
+            vec![c(Property::Team, Operator::IsNoneOf, &["3"])],
+        ]);
+        assert_eq!(
+            sql,
+            " AND (((t.priority IN ($1, $2)) AND (t.owner_id IN ($3) OR t.owner_id IS NULL)) \
+             OR ((t.team_id IS NULL OR t.team_id NOT IN ($4))))"
+        );
+    }
+
+    #[test]
+    fn none_of_with_none_excludes_empty() {
+        let sql = sql_of(vec![vec![c(
+            Property::Owner,
+            Operator::IsNoneOf,
+            &["none", "4"],
+        )]]);
+        assert_eq!(
+            sql,
+            " AND (((t.owner_id IS NOT NULL AND t.owner_id NOT IN ($1))))"
+        );
+    }
+
+    #[test]
+    fn no_groups_means_no_filter() {
+        assert_eq!(sql_of(Vec::new()), "");
+    }
+
+    #[test]
+    fn preferences_order_and_hide() {
+        let summary = |k: ViewKey| ViewSummary {
+            id: k,
+            name: k.slug(),
+            kind: ViewKind::Default,
+            count: 0,
+            hidden: false,
+            custom: None,
+        };
+        let views = vec![
+            summary(ViewKey::Default(ViewId::Unassigned)),
+            summary(ViewKey::Default(ViewId::Mine)),
+            summary(ViewKey::Custom(4)),
+        ];
+        let prefs = ViewPreferences {
+            order: vec![ViewKey::Custom(4), ViewKey::Default(ViewId::Mine)],
+            hidden: vec![ViewKey::Default(ViewId::Mine)],
+        };
+        let out = apply_preferences(views, &prefs);
+        let keys: Vec<_> = out.iter().map(|v| (v.id.slug(), v.hidden)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("4".to_string(), false),
+                ("mine".to_string(), true),
+                ("unassigned".to_string(), false)
+            ]
+        );
+    }
 }

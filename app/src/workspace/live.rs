@@ -39,6 +39,9 @@ pub struct Live {
     pub ticket_epoch: RwSignal<u64>,
     /// The latest view counts pushed by the server.
     pub counts: RwSignal<Option<Vec<ViewCount>>>,
+    /// Bumped when a custom view changed or the user's account did (role,
+    /// teams): the left column reloads its views.
+    pub views_epoch: RwSignal<u64>,
     /// Viewers by ticket id.
     pub presence: RwSignal<HashMap<i64, Vec<Viewer>>>,
     /// Availability of each user, as changes arrive.
@@ -71,6 +74,7 @@ impl Live {
             list_epoch: RwSignal::new(0),
             ticket_epoch: RwSignal::new(0),
             counts: RwSignal::new(None),
+            views_epoch: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             availability: RwSignal::new(HashMap::new()),
             my_presence: StoredValue::new((None, None)),
@@ -189,6 +193,11 @@ impl Live {
                         }
                     });
                 }
+            }
+            crate::events::VIEW_CHANGED | crate::events::USER_UPDATED => {
+                self.views_epoch.update(|e| *e += 1);
+                // The open view may have changed what it lists.
+                self.list_epoch.update(|e| *e += 1);
             }
             crate::events::USER_AVAILABILITY => {
                 let user = event.data.get("user_id").and_then(|v| v.as_i64());

@@ -20,7 +20,9 @@ use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
 use crate::tickets::{Pipeline, TicketPage};
 use crate::users::{Team, User};
-use crate::views::{ViewCount, ViewId};
+use crate::views::api::list_views;
+use crate::views::editor::{CustomizeViews, ViewEditor, ViewPanel};
+use crate::views::{Column, Layout, ViewKey, ViewSummary};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
@@ -77,16 +79,6 @@ pub async fn set_availability(availability: String) -> Result<User, ServerFnErro
     .await
 }
 
-#[server(prefix = "/rpc", endpoint = "view_counts")]
-pub async fn view_counts() -> Result<Vec<ViewCount>, ServerFnError> {
-    crate::error::server_fn(async move {
-        let user = crate::auth::require_user().await?;
-        let state = crate::state::app_state()?;
-        crate::views::service::counts(&state.db, &user).await
-    })
-    .await
-}
-
 /// Shared state of one workspace page, provided as context to its parts.
 #[derive(Clone, Copy)]
 pub struct Ws {
@@ -106,6 +98,11 @@ pub struct Ws {
     /// The live event stream's state (owned by the root, not by this
     /// workspace).
     pub live: Live,
+    /// Bumped when the user saved a view or their view preferences: the
+    /// left column reloads.
+    pub views_changed: RwSignal<usize>,
+    /// The view editor or the view chooser, when open.
+    pub view_panel: RwSignal<ViewPanel>,
 }
 
 impl Ws {
@@ -186,8 +183,21 @@ pub fn Workspace() -> impl IntoView {
     // Every resource of the page is created here, before any Suspense; see
     // `Loads` for why.
     let meta = Resource::new(|| (), |_| load_workspace());
+    let views_changed = RwSignal::new(0_usize);
     let loads = Loads {
-        counts: Resource::new(move || refresh.get(), |_| view_counts()),
+        // Counts of custom views, My mentions and Followers are not pushed:
+        // they reload with the list whenever a live event touches a ticket.
+        views: Resource::new(
+            move || {
+                (
+                    refresh.get(),
+                    views_changed.get(),
+                    live.views_epoch.get(),
+                    live.list_epoch.get(),
+                )
+            },
+            |_| list_views(),
+        ),
         list: crate::tickets::list::load_list(route, refresh, live),
         ticket: crate::tickets::detail::load_ticket(route, refresh, live),
     };
@@ -197,6 +207,7 @@ pub fn Workspace() -> impl IntoView {
         add,
         create,
         refresh,
+        views_changed,
     };
     // A Transition, not a Suspense: once shown, the workspace stays on
     // screen (and keeps its state) whatever reloads below it.
@@ -223,6 +234,7 @@ struct Actions {
     add: ServerAction<AddEntry>,
     create: ServerAction<CreateTicket>,
     refresh: Memo<usize>,
+    views_changed: RwSignal<usize>,
 }
 
 /// Everything the workspace loads from the server, created once at its top
@@ -238,11 +250,91 @@ struct Actions {
 /// each resource exists exactly once on both sides.
 #[derive(Clone, Copy)]
 pub struct Loads {
-    pub counts: Resource<Result<Vec<ViewCount>, ServerFnError>>,
+    /// The caller's views, in their order, with counts.
+    pub views: Resource<Result<Vec<ViewSummary>, ServerFnError>>,
     /// One keyset page of the current view.
     pub list: Resource<Result<TicketPage, ServerFnError>>,
     /// The open ticket, `None` when no ticket is open.
     pub ticket: Resource<Result<Option<TicketDetail>, ServerFnError>>,
+}
+
+/// What the list needs to know about the view it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentView {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub layout: Layout,
+    /// The custom view, when it is one the caller may edit.
+    pub editable: Option<crate::views::CustomView>,
+}
+
+/// The view named by `slug` in the caller's loaded view list.
+///
+/// Parts rendered on the server must read the list with `views.await`
+/// inside a Suspense before calling this: a plain `get()` there renders
+/// before the list has loaded, and the browser, which hydrates with the
+/// list at hand, would then disagree with the server's HTML.
+pub fn find_view(views: &[ViewSummary], slug: &str) -> Option<CurrentView> {
+    views
+        .iter()
+        .find(|v| v.id.slug() == slug)
+        .map(|v| match &v.custom {
+            Some(c) => CurrentView {
+                name: v.name.clone(),
+                columns: c.definition.columns.clone(),
+                layout: c.definition.layout,
+                editable: c.editable.then(|| c.clone()),
+            },
+            None => CurrentView {
+                name: v.name.clone(),
+                columns: Column::DEFAULT.to_vec(),
+                layout: Layout::Split,
+                editable: None,
+            },
+        })
+}
+
+/// The links of the left column, with their counts.
+#[component]
+fn ViewLinks(views: Vec<ViewSummary>) -> impl IntoView {
+    let route = expect_context::<Route>();
+    let live = expect_context::<Live>();
+    view! {
+        <ul class="view-list">
+            {views
+                .into_iter()
+                .filter(|v| !v.hidden)
+                .map(|v| {
+                    let slug = v.id.slug();
+                    let loaded = v.count;
+                    let key = v.id;
+                    // Pushed counts (default views by owner and team) once
+                    // connected; loaded ones otherwise.
+                    let count = move || {
+                        let pushed = match key {
+                            ViewKey::Default(id) => live
+                                .counts
+                                .with(|cs| cs.as_ref().and_then(|cs| cs.iter().find(|c| c.view == id).map(|c| c.count))),
+                            ViewKey::Custom(_) => None,
+                        };
+                        pushed.unwrap_or(loaded).to_string()
+                    };
+                    let active = {
+                        let slug = slug.clone();
+                        move || route.view.get() == slug
+                    };
+                    view! {
+                        <li>
+                            <A href=format!("/views/{slug}") attr:class=move || if active() { "view active" } else { "view" } attr:data-testid=format!("view-{slug}")>
+                                <span class="view-name">{v.name.clone()}</span>
+                                <span class="count">{count}</span>
+                            </A>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
 }
 
 #[component]
@@ -253,6 +345,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
         add,
         create,
         refresh,
+        views_changed,
     } = actions;
     let live = expect_context::<Live>();
     let since = meta.event_seq;
@@ -272,11 +365,13 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
         composer: NodeRef::new(),
         visible: RwSignal::new(Vec::new()),
         refresh,
+        views_changed,
+        view_panel: RwSignal::new(ViewPanel::Closed),
     };
     provide_context(ws);
     shortcuts::install(ws, route);
 
-    let counts = expect_context::<Loads>().counts;
+    let views = expect_context::<Loads>().views;
     let me = ws.me();
     let me_id = me.id;
     let set_availability = ServerAction::<SetAvailability>::new();
@@ -301,38 +396,42 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
     // the app rather than by plain links.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Table and board views use the whole width; a ticket opens in their
+    // place.
+    let layout_class = move || {
+        // After hydration only (see `find_view`): the server renders the
+        // split layout and the browser switches once it runs.
+        let layout = hydrated
+            .get()
+            .then(|| views.get().and_then(|r| r.ok()))
+            .flatten()
+            .and_then(|vs| find_view(&vs, &route.view.get()))
+            .map(|v| v.layout)
+            .unwrap_or_default();
+        let open = if route.number.get().is_some() {
+            " ticket-open"
+        } else {
+            ""
+        };
+        format!("workspace layout-{}{open}", layout.as_str())
+    };
 
     view! {
-        <div class="workspace" data-hydrated=move || hydrated.get().to_string()>
+        <div class=layout_class data-hydrated=move || hydrated.get().to_string()>
             <nav class="views" aria-label="Views">
                 <div class="brand">"Ayuda"</div>
-                <ul class="view-list">
-                    {ViewId::ALL
-                        .into_iter()
-                        .map(|v| {
-                            // Pushed counts once connected; loaded ones until then.
-                            let count = move || {
-                                live.counts
-                                    .get()
-                                    .or_else(|| counts.get().and_then(|r| r.ok()))
-                                    .and_then(|cs| cs.into_iter().find(|c| c.view == v))
-                                    .map(|c| c.count.to_string())
-                                    .unwrap_or_default()
-                            };
-                            let active = move || route.view.get() == v.slug();
-                            view! {
-                                <li>
-                                    <A href=format!("/views/{}", v.slug()) attr:class=move || if active() { "view active" } else { "view" } attr:data-testid=format!("view-{}", v.slug())>
-                                        <span class="view-name">{v.label()}</span>
-                                        <Transition fallback=|| ()>
-                                            <span class="count">{count}</span>
-                                        </Transition>
-                                    </A>
-                                </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let list = views.await.unwrap_or_default();
+                        view! { <ViewLinks views=list/> }
+                    })}
+                </Transition>
+                <div class="view-actions">
+                    {me.can_work_tickets().then(|| view! {
+                        <button class="btn link" data-testid="new-view" on:click=move |_| ws.view_panel.set(ViewPanel::Edit(None))>"+ New view"</button>
+                    })}
+                    <button class="btn link" data-testid="choose-views" on:click=move |_| ws.view_panel.set(ViewPanel::Customize)>"Choose views"</button>
+                </div>
                 {me.can_work_tickets().then(|| view! {
                     <button class="btn primary create-btn" data-testid="create-ticket" on:click=move |_| ws.show_create.set(true)>
                         "Create ticket"
@@ -373,6 +472,14 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
             <Show when=move || ws.show_help.get()>
                 <shortcuts::HelpOverlay/>
             </Show>
+            {move || match ws.view_panel.get() {
+                ViewPanel::Closed => ().into_any(),
+                ViewPanel::Edit(editing) => view! { <ViewEditor editing/> }.into_any(),
+                ViewPanel::Customize => {
+                    let all = views.get().and_then(|r| r.ok()).unwrap_or_default();
+                    view! { <CustomizeViews views=all/> }.into_any()
+                }
+            }}
         </div>
     }
 }

@@ -9,6 +9,7 @@ mod openapi;
 mod session;
 mod tickets;
 mod users;
+mod views;
 
 use app::error::AppError;
 use app::state::AppState;
@@ -39,6 +40,22 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", patch(users::update))
         .route("/me/availability", put(users::set_availability))
         .route("/teams", get(users::list_teams).post(users::create_team))
+        .route("/views", get(views::list).post(views::create))
+        .route(
+            "/views/{id}",
+            get(views::get).patch(views::update).delete(views::delete),
+        )
+        .route("/views/{id}/tickets", get(views::tickets))
+        .route("/views/{id}/versions", get(views::versions))
+        .route("/views/{id}/rollback", post(views::rollback))
+        .route(
+            "/me/views",
+            get(views::preferences).put(views::set_preferences),
+        )
+        .route(
+            "/tickets/{id}/follow",
+            post(views::follow).delete(views::unfollow),
+        )
         .route("/events", get(events::connect))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(AppError::not_found("API endpoint")) })

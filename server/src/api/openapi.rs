@@ -14,6 +14,10 @@ use utoipa::{Modify, OpenApi};
         super::contacts::list, super::contacts::create, super::contacts::get,
         super::users::list, super::users::create, super::users::update, super::users::set_availability,
         super::users::list_teams, super::users::create_team, super::events::connect,
+        super::views::list, super::views::create, super::views::get, super::views::update,
+        super::views::delete, super::views::tickets, super::views::versions, super::views::rollback,
+        super::views::preferences, super::views::set_preferences, super::views::follow,
+        super::views::unfollow,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = []))
