@@ -285,6 +285,15 @@ impl SqlBuilder {
         &self.sql
     }
 
+    /// The same statement and values behind `prefix` (e.g. `EXPLAIN QUERY
+    /// PLAN `, to check which indexes a query uses).
+    pub fn with_prefix(&self, prefix: &str) -> SqlBuilder {
+        SqlBuilder {
+            sql: format!("{prefix}{}", self.sql),
+            args: self.args.clone(),
+        }
+    }
+
     pub fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(&self.sql);
         for arg in &self.args {

@@ -12,6 +12,7 @@
 //! ```
 
 mod live;
+mod views;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -107,7 +108,7 @@ fn parse_args() -> Args {
             "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
             "--only" => a.only = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views]");
                 std::process::exit(2);
             }
         }
@@ -532,6 +533,10 @@ async fn main() {
             Some((">=", 0.5)),
             None,
         );
+    }
+
+    if a.only.as_deref().is_none_or(|o| o == "views") {
+        views::measure(&client, &base, a.rate, a.seconds, &mut r).await;
     }
 
     if a.only.as_deref().is_none_or(|o| o == "ssr") {

@@ -60,3 +60,58 @@ async fn default_views_use_their_partial_indexes_on_sqlite() {
         }
     }
 }
+
+/// Custom views page along the index of their sort key too, whatever they
+/// filter on: the filters are checked row by row on the walk instead of
+/// gathering every match through another index and sorting them all.
+#[tokio::test]
+async fn custom_views_page_along_their_sort_index_on_sqlite() {
+    use app::views::{Condition, Operator, Property, ViewDefinition};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let agent = app.user("Ana Ruiz", Role::Agent).await;
+    let c = |property, op, values: &[&str]| Condition {
+        property,
+        op,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    let definitions = [
+        vec![
+            c(Property::Priority, Operator::IsAnyOf, &["high", "urgent"]),
+            c(Property::StatusCategory, Operator::IsAnyOf, &["open"]),
+        ],
+        vec![
+            c(Property::CreatedAt, Operator::InLastDays, &["30"]),
+            c(Property::Channel, Operator::IsAnyOf, &["email"]),
+        ],
+        vec![c(Property::Owner, Operator::IsAnyOf, &["me", "none"])],
+    ];
+    for (groups, sort) in definitions
+        .into_iter()
+        .flat_map(|g| [(g.clone(), SortKey::Updated), (g, SortKey::Created)])
+    {
+        for cursor in [None, Some("1795000000000_42".to_string())] {
+            let q = TicketQuery {
+                custom: Some(ViewDefinition {
+                    groups: vec![groups.clone()],
+                    ..Default::default()
+                }),
+                sort,
+                cursor,
+                ..Default::default()
+            };
+            let sql = list_query(&agent, &q)
+                .unwrap()
+                .with_prefix("EXPLAIN QUERY PLAN ");
+            let rows = sql.query().fetch_all(app.state.db.pool()).await.unwrap();
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get::<String, _>("detail").unwrap())
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(
+                !plan.contains("TEMP B-TREE") && plan.contains("USING INDEX tickets_"),
+                "{groups:?} sorted by {sort:?} does not page along an index: {plan}"
+            );
+        }
+    }
+}

@@ -451,7 +451,7 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
         views::service::push_filter(&mut sql, view, actor);
     }
     if let Some(definition) = &q.custom {
-        views::service::push_definition(&mut sql, definition, actor)?;
+        views::service::push_definition(&mut sql, definition, actor, q.sort)?;
     }
     push_ticket_filter(&mut sql, actor);
     if let Some(c) = q.status_category {

@@ -209,7 +209,10 @@ pub struct ViewSummary {
     pub id: ViewKey,
     pub name: String,
     pub kind: ViewKind,
+    /// Tickets in the view, exact for the default views; custom views stop
+    /// counting at 10,000 (`count_capped` then says there are more).
     pub count: i64,
+    pub count_capped: bool,
     /// Hidden by the caller's preferences (listed so they can show it again).
     pub hidden: bool,
     /// The definition of a custom view.

@@ -100,6 +100,26 @@ fn push_in(sql: &mut SqlBuilder, col: &str, not: bool, ints: &[i64], texts: &[St
     sql.push(")");
 }
 
+/// The expression a condition tests. Priority and creation date are
+/// indexed for sorting; a filter on them written plainly would lead the
+/// database to gather every match through that index and sort them all
+/// (hundreds of thousands of rows for "priority is high or urgent"). Written
+/// as `col + 0` they are tested row by row while the page walks along the
+/// index of the view's sort key and stops after one page, as the default
+/// views do. Unchanged when the view sorts by that very column.
+fn filter_expr(property: Property, sort: SortKey) -> String {
+    let col = column(property);
+    let sorts_by_it = matches!(
+        (property, sort),
+        (Property::Priority, SortKey::Priority) | (Property::CreatedAt, SortKey::Created)
+    );
+    if matches!(property, Property::Priority | Property::CreatedAt) && !sorts_by_it {
+        format!("({col} + 0)")
+    } else {
+        col.to_string()
+    }
+}
+
 /// Appends one condition, parenthesised. `now` anchors relative dates.
 fn push_condition(
     sql: &mut SqlBuilder,
@@ -108,8 +128,10 @@ fn push_condition(
     negate: bool,
     actor: &User,
     now: i64,
+    sort: SortKey,
 ) {
-    let col = column(property);
+    let col = filter_expr(property, sort);
+    let col = col.as_str();
     sql.push("(");
     if property == Property::Company {
         // Tickets whose contact belongs to one of the companies.
@@ -220,11 +242,13 @@ fn push_set(
 }
 
 /// Appends a custom view's filter groups (starting with " AND "): any group
-/// whose conditions all hold. Nothing for a view without groups.
+/// whose conditions all hold. Nothing for a view without groups. `sort` is
+/// the key the page is sorted by (see [`filter_expr`]).
 pub fn push_definition(
     sql: &mut SqlBuilder,
     definition: &ViewDefinition,
     actor: &User,
+    sort: SortKey,
 ) -> Result<(), AppError> {
     if definition.groups.is_empty() {
         return Ok(());
@@ -244,12 +268,36 @@ pub fn push_definition(
                 .test()
                 .map_err(|m| AppError::invalid("definition", m))?;
             let negate = condition.op == super::Operator::IsNoneOf;
-            push_condition(sql, condition.property, &test, negate, actor, now);
+            push_condition(sql, condition.property, &test, negate, actor, now, sort);
         }
         sql.push(")");
     }
     sql.push(")");
+    // Implied, but spelled out in the words of the partial index on active
+    // tickets (migration 0002) so that the database can page along it.
+    if only_active(definition) {
+        sql.push(" AND t.status_category <> 'closed'");
+    }
     Ok(())
+}
+
+/// Does every group keep closed tickets out (a status category condition
+/// that allows only open and waiting, or excludes closed)?
+fn only_active(definition: &ViewDefinition) -> bool {
+    !definition.groups.is_empty()
+        && definition.groups.iter().all(|group| {
+            group.iter().any(|c| {
+                c.property == Property::StatusCategory
+                    && match c.test() {
+                        Ok(Test::Texts(values)) => match c.op {
+                            super::Operator::IsAnyOf => !values.iter().any(|v| v == "closed"),
+                            super::Operator::IsNoneOf => values.iter().any(|v| v == "closed"),
+                            _ => false,
+                        },
+                        _ => false,
+                    }
+            })
+        })
 }
 
 /// The bucketed default views' counts for `actor`, from the maintained
@@ -293,15 +341,22 @@ pub async fn read_count_buckets<'c>(
         })
 }
 
-/// Counts the tickets of a view filter that `actor` may see.
+/// Counts beside views stop here and show "10,000+": beyond it nobody reads
+/// the exact number, and counting stops after that many matches instead of
+/// visiting every ticket of a broad view.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// Counts (up to [`COUNT_CAP`] + 1) the tickets of a view filter that
+/// `actor` may see.
 async fn count_where(
     db: &Db,
     actor: &User,
     filter: impl FnOnce(&mut SqlBuilder) -> Result<(), AppError>,
 ) -> Result<i64, AppError> {
-    let mut sql = SqlBuilder::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
+    let mut sql = SqlBuilder::new("SELECT COUNT(*) AS n FROM (SELECT 1 FROM tickets t WHERE 1 = 1");
     filter(&mut sql)?;
     push_ticket_filter(&mut sql, actor);
+    sql.push(" LIMIT ").bind_int(COUNT_CAP + 1).push(") capped");
     Ok(sql.query().fetch_one(db.pool()).await?.try_get("n")?)
 }
 
@@ -764,21 +819,28 @@ pub async fn summaries(db: &Db, actor: &User) -> Result<Vec<ViewSummary>, AppErr
             id: ViewKey::Default(view),
             name: view.label().to_string(),
             kind: ViewKind::Default,
-            count,
+            // Bucketed counts are exact at any size.
+            count: if ViewId::BUCKETED.contains(&view) {
+                count
+            } else {
+                count.min(COUNT_CAP)
+            },
+            count_capped: count > COUNT_CAP && !ViewId::BUCKETED.contains(&view),
             hidden: false,
             custom: None,
         });
     }
     for view in custom_views(db, actor).await? {
         let count = count_where(db, actor, |sql| {
-            push_definition(sql, &view.definition, actor)
+            push_definition(sql, &view.definition, actor, view.definition.sort)
         })
         .await?;
         all.push(ViewSummary {
             id: ViewKey::Custom(view.id),
             name: view.name.clone(),
             kind: ViewKind::Custom,
-            count,
+            count: count.min(COUNT_CAP),
+            count_capped: count > COUNT_CAP,
             hidden: false,
             custom: Some(view),
         });
@@ -948,6 +1010,7 @@ mod tests {
                 ..Default::default()
             },
             &actor(),
+            SortKey::Updated,
         )
         .unwrap();
         sql.sql().to_string()
@@ -972,7 +1035,7 @@ mod tests {
         ]);
         assert_eq!(
             sql,
-            " AND (((t.priority IN ($1, $2)) AND (t.owner_id IN ($3) OR t.owner_id IS NULL)) \
+            " AND ((((t.priority + 0) IN ($1, $2)) AND (t.owner_id IN ($3) OR t.owner_id IS NULL)) \
              OR ((t.team_id IS NULL OR t.team_id NOT IN ($4))))"
         );
     }
@@ -1002,6 +1065,7 @@ mod tests {
             name: k.slug(),
             kind: ViewKind::Default,
             count: 0,
+            count_capped: false,
             hidden: false,
             custom: None,
         };

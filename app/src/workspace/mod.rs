@@ -307,6 +307,7 @@ fn ViewLinks(views: Vec<ViewSummary>) -> impl IntoView {
                 .map(|v| {
                     let slug = v.id.slug();
                     let loaded = v.count;
+                    let capped = v.count_capped;
                     let key = v.id;
                     // Pushed counts (default views by owner and team) once
                     // connected; loaded ones otherwise.
@@ -317,7 +318,11 @@ fn ViewLinks(views: Vec<ViewSummary>) -> impl IntoView {
                                 .with(|cs| cs.as_ref().and_then(|cs| cs.iter().find(|c| c.view == id).map(|c| c.count))),
                             ViewKey::Custom(_) => None,
                         };
-                        pushed.unwrap_or(loaded).to_string()
+                        match pushed {
+                            Some(n) => n.to_string(),
+                            None if capped => format!("{loaded}+"),
+                            None => loaded.to_string(),
+                        }
                     };
                     let active = {
                         let slug = slug.clone();

@@ -1,0 +1,177 @@
+//! Views at scale (issue 5): the first page and a deep keyset page of every
+//! default view and of two custom views, and the whole left column (every
+//! view with its count, `GET /api/v1/views`), for one signed-in agent.
+//!
+//! The custom views are created for the run and deleted after it, so the
+//! dataset stays as the generator left it.
+
+use super::{open_loop, MakeRequest, Report};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Requests per second for the counts.
+const COUNTS_RATE: u64 = 10;
+
+/// How many pages deep the "deep page" is (25 tickets each).
+const DEEP_PAGES: usize = 40;
+
+/// The cursor `pages` pages into a view, or None when it has fewer.
+async fn deep_cursor(
+    client: &reqwest::Client,
+    base: &str,
+    view: &str,
+    pages: usize,
+) -> Option<String> {
+    let mut cursor: Option<String> = None;
+    for _ in 0..pages {
+        let mut url = format!("{base}/api/v1/views/{view}/tickets?limit=25");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client.get(url).send().await.ok()?.json().await.ok()?;
+        cursor = Some(page["next_cursor"].as_str()?.to_string());
+    }
+    cursor
+}
+
+pub async fn measure(
+    client: &reqwest::Client,
+    base: &str,
+    rate: u64,
+    seconds: u64,
+    r: &mut Report,
+) {
+    let mut created = Vec::new();
+    for body in [
+        json!({"name": "Bench: urgent and high, waiting on us", "definition": {"groups": [[
+            {"property": "priority", "op": "is_any_of", "values": ["urgent", "high"]},
+            {"property": "status_category", "op": "is_any_of", "values": ["open"]}
+        ]]}}),
+        json!({"name": "Bench: email or chat, last 30 days, unassigned or mine", "definition": {"groups": [[
+            {"property": "channel", "op": "is_any_of", "values": ["email", "chat"]},
+            {"property": "created_at", "op": "in_last_days", "values": ["30"]},
+            {"property": "owner", "op": "is_any_of", "values": ["none", "me"]}
+        ]]}}),
+    ] {
+        match super::post_json(client, &format!("{base}/api/v1/views"), body).await {
+            Some(v) if v["id"].is_i64() => created.push(v["id"].as_i64().unwrap_or(0)),
+            other => eprintln!("cannot create a bench view: {other:?}"),
+        }
+    }
+    let mut views: Vec<String> = [
+        "unassigned",
+        "mine",
+        "open",
+        "mentions",
+        "followers",
+        "closed",
+    ]
+    .map(String::from)
+    .to_vec();
+    views.extend(created.iter().map(|id| id.to_string()));
+
+    let rate = rate.min(100);
+    let mut worst_first: f64 = 0.0;
+    let mut worst_deep: f64 = 0.0;
+    let mut worst_ratio: f64 = 0.0;
+    for view in &views {
+        let label = if view.parse::<i64>().is_ok() {
+            format!("custom {view}")
+        } else {
+            view.clone()
+        };
+        let first: MakeRequest = {
+            let url = format!("{base}/api/v1/views/{view}/tickets?limit=25");
+            Arc::new(move |c| c.get(url.clone()))
+        };
+        let (p50, p99, fail) = open_loop(client, first, rate, seconds).await;
+        if fail > 0 {
+            eprintln!("warning: {fail} failed requests on view {view}");
+        }
+        r.add(
+            &format!("view {label}: first page p50"),
+            p50,
+            "ms",
+            None,
+            None,
+        );
+        r.add(
+            &format!("view {label}: first page p99"),
+            p99,
+            "ms",
+            Some(("<=", 20.0)),
+            None,
+        );
+        worst_first = worst_first.max(p99);
+        let Some(cursor) = deep_cursor(client, base, view, DEEP_PAGES).await else {
+            eprintln!("view {view} has fewer than {DEEP_PAGES} pages; no deep page");
+            continue;
+        };
+        let deep: MakeRequest = {
+            let url = format!("{base}/api/v1/views/{view}/tickets?limit=25&cursor={cursor}");
+            Arc::new(move |c| c.get(url.clone()))
+        };
+        let (d50, d99, _) = open_loop(client, deep, rate, seconds).await;
+        r.add(
+            &format!("view {label}: page {DEEP_PAGES} p50"),
+            d50,
+            "ms",
+            None,
+            None,
+        );
+        r.add(
+            &format!("view {label}: page {DEEP_PAGES} p99"),
+            d99,
+            "ms",
+            Some(("<=", 20.0)),
+            None,
+        );
+        worst_deep = worst_deep.max(d99);
+        worst_ratio = worst_ratio.max(d99 / p99.max(0.001));
+    }
+    r.add(
+        "views: worst first page p99",
+        worst_first,
+        "ms",
+        Some(("<=", 20.0)),
+        None,
+    );
+    r.add(
+        "views: worst deep page p99",
+        worst_deep,
+        "ms",
+        Some(("<=", 20.0)),
+        None,
+    );
+    r.add(
+        "views: worst deep p99 / first p99",
+        worst_ratio,
+        "x",
+        Some(("<=", 1.5)),
+        None,
+    );
+
+    let counts: MakeRequest = {
+        let url = format!("{base}/api/v1/views");
+        Arc::new(move |c| c.get(url.clone()))
+    };
+    // At 10 requests a second: one agent's left column reloads at most a
+    // few times a second, and a rate above what the counts can sustain would
+    // measure the queue instead of the counts.
+    let (p50, p99, _) = open_loop(client, counts, COUNTS_RATE, seconds).await;
+    r.add("views: all counts (GET /views) p50", p50, "ms", None, None);
+    r.add(
+        "views: all counts (GET /views) p99",
+        p99,
+        "ms",
+        Some(("<=", 15.0)),
+        None,
+    );
+
+    for id in created {
+        let _ = client
+            .delete(format!("{base}/api/v1/views/{id}"))
+            .send()
+            .await;
+    }
+}
