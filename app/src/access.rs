@@ -71,7 +71,7 @@ impl Default for Access {
 /// Super admins see every ticket whatever scope is stored for them (they
 /// can change any scope, their own included, so a narrower one would only
 /// hide tickets from the person who administers them).
-fn sees_all(user: &User) -> bool {
+pub fn sees_all(user: &User) -> bool {
     user.role == Role::SuperAdmin || user.access.scope == AccessScope::All
 }
 

@@ -19,6 +19,7 @@ on_both_databases!(
     followers_and_mentions_views,
     collaborators_get_three_views_and_no_custom_ones,
     bad_view_input_is_refused_whole,
+    custom_view_counts_follow_ticket_changes,
 );
 
 const DAY: i64 = 86_400_000;
@@ -788,4 +789,49 @@ async fn bad_view_input_is_refused_whole(app: TestApp) {
     assert_eq!(app.count("views").await, before, "nothing was written");
     assert_eq!(app.count("view_versions").await, 0);
     let _ = (w.team1, w.team2);
+}
+
+/// The count of a custom view (kept between changes, see
+/// `views::service::CountCache`) moves as soon as a ticket change is
+/// published.
+async fn custom_view_counts_follow_ticket_changes(app: TestApp) {
+    let w = world(&app).await;
+    let (_, view) = create_view(
+        &app,
+        &w.admin,
+        json!({"name": "High", "definition": {"groups": [[{"property": "priority", "op": "is_any_of", "values": ["high"]}]]}}),
+    )
+    .await;
+    let id = view["id"].to_string();
+    let count = || async {
+        let (_, list) = send(w.admin.get(app.url("/api/v1/views"))).await;
+        list["views"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"].as_str() == Some(id.as_str()))
+            .unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    assert_eq!(count().await, 1, "served again, unchanged");
+    let (s, _) = send(
+        w.admin
+            .patch(app.url(&format!("/api/v1/tickets/{}", w.tickets[1].id)))
+            .json(&json!({"priority": "high"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if count().await == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the count never moved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -162,6 +162,11 @@ pub struct EventHub {
     batch: i64,
     /// The latest count buckets, shared with every connection.
     buckets: RwLock<Arc<Vec<CountBucket>>>,
+    /// Bumped each time events about tickets are published: custom view
+    /// counts computed before it are out of date.
+    ticket_epoch: AtomicU64,
+    /// Custom view counts, valid for one ticket epoch.
+    view_counts: crate::views::service::CountCache,
     /// (process id, connection id) -> what that connection is viewing.
     presence: Mutex<HashMap<(String, u64), PresenceEntry>>,
     /// This process's id on the presence board.
@@ -183,6 +188,8 @@ impl EventHub {
             published: AtomicI64::new(log::last_seq(db.pool()).await?),
             batch: (capacity as i64 / 4).clamp(1, MAX_BATCH),
             buckets: RwLock::new(Arc::new(crate::views::service::count_buckets(&db).await?)),
+            ticket_epoch: AtomicU64::new(0),
+            view_counts: Default::default(),
             db,
             sender,
             presence: Mutex::new(HashMap::new()),
@@ -207,6 +214,15 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<HubMessage> {
         self.sender.subscribe()
+    }
+
+    /// Changes whenever events about tickets have been published.
+    pub fn ticket_epoch(&self) -> u64 {
+        self.ticket_epoch.load(Ordering::Acquire)
+    }
+
+    pub fn view_counts(&self) -> &crate::views::service::CountCache {
+        &self.view_counts
     }
 
     pub fn published_seq(&self) -> i64 {
@@ -367,6 +383,10 @@ impl EventHub {
             (events, buckets)
         };
         let n = events.len();
+        if buckets.is_some() {
+            // Some of these events are about tickets.
+            self.ticket_epoch.fetch_add(1, Ordering::AcqRel);
+        }
         for event in events {
             let seq = event.seq;
             let _ = self

@@ -12,6 +12,7 @@ use crate::access::push_ticket_filter;
 use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
+use crate::state::AppState;
 use crate::tickets::{SortKey, TicketPage, TicketQuery};
 use crate::users::service::required_text;
 use crate::users::User;
@@ -798,7 +799,8 @@ pub async fn tickets(
 }
 
 /// The caller's views in their chosen order, each with its count.
-pub async fn summaries(db: &Db, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
+pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
+    let db = &state.db;
     let bucketed = counts(db, actor).await?;
     let mut all: Vec<ViewSummary> = Vec::new();
     for view in ViewId::ALL
@@ -831,10 +833,7 @@ pub async fn summaries(db: &Db, actor: &User) -> Result<Vec<ViewSummary>, AppErr
         });
     }
     for view in custom_views(db, actor).await? {
-        let count = count_where(db, actor, |sql| {
-            push_definition(sql, &view.definition, actor, view.definition.sort)
-        })
-        .await?;
+        let count = custom_count(state, actor, &view).await?;
         all.push(ViewSummary {
             id: ViewKey::Custom(view.id),
             name: view.name.clone(),
@@ -847,6 +846,110 @@ pub async fn summaries(db: &Db, actor: &User) -> Result<Vec<ViewSummary>, AppErr
     }
     let prefs = preferences(db, actor).await?;
     Ok(apply_preferences(all, &prefs))
+}
+
+/// Who a custom view's count is the same for: everyone who sees every
+/// ticket gets the same number unless the view says "me"; anyone else's
+/// count is their own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CountKey {
+    view_id: i64,
+    version: i64,
+    /// None when the count is shared by everyone who sees every ticket.
+    viewer: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CachedCount {
+    /// The hub's ticket epoch the count was computed at.
+    epoch: u64,
+    computed_at: i64,
+    n: i64,
+}
+
+/// Custom view counts, kept until a ticket changes.
+///
+/// A custom view's count is a scan of the tickets it filters, hundreds of
+/// milliseconds at a million tickets, and every open workspace asks for its
+/// views' counts after every change. The count only moves when a ticket
+/// does, so it is kept until the event hub publishes the next ticket event
+/// (whichever server process made the change: the hub follows the shared
+/// log), and shared by everyone it is the same for. Views with relative
+/// dates ("in the last 7 days") also move with the clock: theirs are kept a
+/// minute at most.
+#[derive(Default)]
+pub struct CountCache {
+    entries: std::sync::Mutex<HashMap<CountKey, CachedCount>>,
+}
+
+/// Entries kept at most; beyond it the cache starts over (it is only a
+/// cache).
+const COUNT_CACHE_ENTRIES: usize = 10_000;
+const RELATIVE_DATE_TTL_MS: i64 = 60_000;
+
+impl CountCache {
+    fn get(&self, key: &CountKey, epoch: u64, oldest: i64) -> Option<i64> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|c| c.epoch == epoch && c.computed_at >= oldest)
+            .map(|c| c.n)
+    }
+
+    fn put(&self, key: CountKey, count: CachedCount) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= COUNT_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, count);
+    }
+}
+
+/// A custom view's (capped) count for `actor`, from the cache when no
+/// ticket changed since it was computed.
+async fn custom_count(state: &AppState, actor: &User, view: &CustomView) -> Result<i64, AppError> {
+    let definition = &view.definition;
+    let conditions = || definition.groups.iter().flatten();
+    let says_me =
+        conditions().any(|c| c.property == Property::Owner && c.values.iter().any(|v| v == "me"));
+    let relative = conditions().any(|c| {
+        matches!(
+            c.op,
+            super::Operator::InLastDays | super::Operator::MoreThanDaysAgo
+        )
+    });
+    let shared = crate::access::sees_all(actor) && !says_me;
+    let key = CountKey {
+        view_id: view.id,
+        version: view.version,
+        viewer: (!shared).then_some(actor.id),
+    };
+    // Read before counting: a change committed meanwhile moves the epoch on
+    // and the next reader counts again.
+    let epoch = state.hub.ticket_epoch();
+    let now = now_ms();
+    let oldest = if relative {
+        now - RELATIVE_DATE_TTL_MS
+    } else {
+        i64::MIN
+    };
+    let cache = state.hub.view_counts();
+    if let Some(n) = cache.get(&key, epoch, oldest) {
+        return Ok(n);
+    }
+    let n = count_where(&state.db, actor, |sql| {
+        push_definition(sql, definition, actor, definition.sort)
+    })
+    .await?;
+    cache.put(
+        key,
+        CachedCount {
+            epoch,
+            computed_at: now,
+            n,
+        },
+    );
+    Ok(n)
 }
 
 /// Orders views as the preferences say (named ones first, in that order;
@@ -896,7 +999,7 @@ pub async fn set_preferences(
     db: &Db,
     actor: &User,
     prefs: ViewPreferences,
-) -> Result<Vec<ViewSummary>, AppError> {
+) -> Result<(), AppError> {
     let mine: Vec<ViewKey> = ViewId::ALL
         .into_iter()
         .filter(|v| v.available_to(actor.role))
@@ -936,8 +1039,7 @@ pub async fn set_preferences(
         .execute(tx.conn())
         .await?;
     }
-    tx.commit().await?;
-    summaries(db, actor).await
+    tx.commit().await
 }
 
 /// Follows or unfollows a ticket the caller may see.

@@ -39,7 +39,7 @@ pub async fn list(
     Caller(user): Caller,
 ) -> ApiResult<Json<ViewList>> {
     Ok(Json(ViewList {
-        views: views::summaries(&state.db, &user).await?,
+        views: views::summaries(&state, &user).await?,
     }))
 }
 
@@ -178,8 +178,9 @@ pub async fn set_preferences(
     Caller(user): Caller,
     ApiJson(prefs): ApiJson<ViewPreferences>,
 ) -> ApiResult<Json<ViewList>> {
+    views::set_preferences(&state.db, &user, prefs).await?;
     Ok(Json(ViewList {
-        views: views::set_preferences(&state.db, &user, prefs).await?,
+        views: views::summaries(&state, &user).await?,
     }))
 }
 
