@@ -20,6 +20,7 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const DAY_MS: i64 = 86_400_000;
 const MAX_NAME_CHARS: usize = 80;
@@ -880,6 +881,10 @@ struct CachedCount {
 #[derive(Default)]
 pub struct CountCache {
     entries: std::sync::Mutex<HashMap<CountKey, CachedCount>>,
+    /// One lock per count being computed: when many workspaces reload at
+    /// once after a change, the first counts and the others wait for its
+    /// result instead of all scanning the same tickets at the same time.
+    computing: std::sync::Mutex<HashMap<CountKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Entries kept at most; beyond it the cache starts over (it is only a
@@ -894,6 +899,16 @@ impl CountCache {
             .get(key)
             .filter(|c| c.epoch == epoch && c.computed_at >= oldest)
             .map(|c| c.n)
+    }
+
+    /// The lock for computing `key`.
+    fn lock_for(&self, key: &CountKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut computing = self.computing.lock().unwrap_or_else(|p| p.into_inner());
+        if computing.len() >= COUNT_CACHE_ENTRIES {
+            // Only locks nobody holds or waits for can go.
+            computing.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        computing.entry(key.clone()).or_default().clone()
     }
 
     fn put(&self, key: CountKey, count: CachedCount) {
@@ -934,6 +949,12 @@ async fn custom_count(state: &AppState, actor: &User, view: &CustomView) -> Resu
         i64::MIN
     };
     let cache = state.hub.view_counts();
+    if let Some(n) = cache.get(&key, epoch, oldest) {
+        return Ok(n);
+    }
+    let lock = cache.lock_for(&key);
+    let _computing = lock.lock().await;
+    // Someone else may have counted while this one waited.
     if let Some(n) = cache.get(&key, epoch, oldest) {
         return Ok(n);
     }
