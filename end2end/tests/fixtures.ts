@@ -1,4 +1,4 @@
-import { test as base, expect, Page } from '@playwright/test';
+import { test as base, expect, Browser, Page } from '@playwright/test';
 
 // A panic in the WASM app (a hydration mismatch, say) leaves the page on
 // screen but deaf to clicks, and the test would fail later on a click that
@@ -39,3 +39,22 @@ export const test = base.extend<Fixtures>({
 
 export { expect };
 export type { Page };
+
+/// A second person, signed in in a browser context of their own (a separate
+/// session), on a hydrated workspace with its live connection up.
+export async function signedIn(
+  browser: Browser,
+  watch: (page: Page) => Page,
+  who: { email: string; password: string },
+): Promise<Page> {
+  const context = await browser.newContext();
+  const page = watch(await context.newPage());
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/views\/[a-z]+$/);
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  await expect(page.getByTestId('connection')).toContainText('Live');
+  return page;
+}

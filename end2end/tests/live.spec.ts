@@ -1,5 +1,4 @@
-import { Browser } from '@playwright/test';
-import { test, expect, Page } from './fixtures';
+import { test, expect, signedIn } from './fixtures';
 
 // Two agents in two browser contexts (two separate sessions) work the same
 // ticket and see each other live: presence, typing, replies, property
@@ -7,23 +6,6 @@ import { test, expect, Page } from './fixtures';
 
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
 const ANA = { email: 'ana@ayuda.example', password: 'ayuda-demo' };
-
-async function signedIn(
-  browser: Browser,
-  watch: (page: Page) => Page,
-  who: { email: string; password: string },
-): Promise<Page> {
-  const context = await browser.newContext();
-  const page = watch(await context.newPage());
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/views\/unassigned$/);
-  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
-  await expect(page.getByTestId('connection')).toContainText('Live');
-  return page;
-}
 
 test('two agents see each other live', async ({ browser, watch }) => {
   const admin = await signedIn(browser, watch, ADMIN);

@@ -1,5 +1,4 @@
-import { Browser } from '@playwright/test';
-import { test, expect, Page } from './fixtures';
+import { test, expect, Page, signedIn } from './fixtures';
 
 // Views in the browser: an admin builds and edits a shared view while an
 // agent has it open (the agent's workspace follows without a reload), the
@@ -9,23 +8,6 @@ import { test, expect, Page } from './fixtures';
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
 const ANA = { email: 'ana@ayuda.example', password: 'ayuda-demo' };
 const ELI = { email: 'eli@ayuda.example', password: 'ayuda-demo' };
-
-async function signedIn(
-  browser: Browser,
-  watch: (page: Page) => Page,
-  who: { email: string; password: string },
-): Promise<Page> {
-  const context = await browser.newContext();
-  const page = watch(await context.newPage());
-  await page.goto('/login');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/views\/[a-z]+$/);
-  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
-  await expect(page.getByTestId('connection')).toContainText('Live');
-  return page;
-}
 
 /// Every priority badge in the list.
 async function priorities(page: Page): Promise<string[]> {
