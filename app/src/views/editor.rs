@@ -148,10 +148,9 @@ pub fn ViewEditor(editing: Option<CustomView>) -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if let Some(Ok(view)) = rollback.value().get() {
+        if let Some(Ok(_)) = rollback.value().get() {
             ws.views_changed.update(|n| *n += 1);
             ws.view_panel.set(ViewPanel::Closed);
-            let _ = view;
         }
     });
     let error = move || {

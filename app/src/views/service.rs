@@ -427,7 +427,7 @@ pub async fn custom_views(db: &Db, actor: &User) -> Result<Vec<CustomView>, AppE
     visibility_sql(&mut sql, actor);
     sql.push(" ORDER BY v.name, v.id");
     let rows = sql.query().fetch_all(db.pool()).await?;
-    let teams = view_teams(db).await?;
+    let teams = view_teams(db, None).await?;
     rows.iter()
         .map(|r| view_from_row(r, actor, &teams))
         .collect()
@@ -446,13 +446,17 @@ pub async fn get(db: &Db, actor: &User, id: i64) -> Result<CustomView, AppError>
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("View"))?;
-    view_from_row(&row, actor, &view_teams(db).await?)
+    view_from_row(&row, actor, &view_teams(db, Some(id)).await?)
 }
 
-async fn view_teams(db: &Db) -> Result<HashMap<i64, Vec<i64>>, AppError> {
-    let rows = sqlx::query("SELECT view_id, team_id FROM view_teams ORDER BY view_id, team_id")
-        .fetch_all(db.pool())
-        .await?;
+/// The teams each view is shared with: one view's, or every view's.
+async fn view_teams(db: &Db, view: Option<i64>) -> Result<HashMap<i64, Vec<i64>>, AppError> {
+    let mut sql = SqlBuilder::new("SELECT view_id, team_id FROM view_teams");
+    if let Some(id) = view {
+        sql.push(" WHERE view_id = ").bind_int(id);
+    }
+    sql.push(" ORDER BY view_id, team_id");
+    let rows = sql.query().fetch_all(db.pool()).await?;
     let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
     for r in rows {
         map.entry(r.try_get("view_id")?)
@@ -572,6 +576,19 @@ fn require_seat(actor: &User) -> Result<(), AppError> {
     }
 }
 
+/// A view `actor` may see and change: "not found" when they may not see
+/// it, "forbidden" when they may see but not change it.
+async fn get_editable(db: &Db, actor: &User, id: i64, what: &str) -> Result<CustomView, AppError> {
+    let view = get(db, actor, id).await?;
+    if view.editable {
+        Ok(view)
+    } else {
+        Err(AppError::forbidden(format!(
+            "Only the view's owner or a super admin can {what} a shared view."
+        )))
+    }
+}
+
 /// Creates a custom view owned by `actor` (seat agents and admins).
 pub async fn create(db: &Db, actor: &User, input: NewView) -> Result<CustomView, AppError> {
     require_seat(actor)?;
@@ -622,12 +639,7 @@ pub async fn update(
     id: i64,
     patch: ViewPatch,
 ) -> Result<CustomView, AppError> {
-    let current = get(db, actor, id).await?;
-    if !current.editable {
-        return Err(AppError::forbidden(
-            "Only the view's owner or a super admin can change a shared view.",
-        ));
-    }
+    let current = get_editable(db, actor, id, "change").await?;
     let now = now_ms();
     let name = patch.name.unwrap_or(current.name);
     let sharing = patch.sharing.unwrap_or(current.sharing);
@@ -668,12 +680,7 @@ pub async fn update(
 
 /// Deletes a custom view and its history.
 pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
-    let current = get(db, actor, id).await?;
-    if !current.editable {
-        return Err(AppError::forbidden(
-            "Only the view's owner or a super admin can delete a shared view.",
-        ));
-    }
+    get_editable(db, actor, id, "delete").await?;
     let mut tx = db.begin_write().await?;
     for sql in [
         "DELETE FROM view_teams WHERE view_id = $1",
