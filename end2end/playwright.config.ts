@@ -30,6 +30,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: '../target/site',
       AYUDA_ADMIN_EMAIL: 'admin@e2e.example',
       AYUDA_ADMIN_PASSWORD: 'e2e-password',
+      AYUDA_SMTP_ADDR: `127.0.0.1:${port + 2}`,
+      AYUDA_SECRET_KEY_FILE: `${dataDir}/secret.key`,
       RUST_LOG: 'warn',
     },
   },

@@ -21,6 +21,7 @@ tmp=$(mktemp -d /tmp/ayuda-test.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
   if [ -n "${started_pg:-}" ]; then scripts/pg-test-server.sh stop "$tmp/pg"; fi
+  if [ -n "${started_mail:-}" ]; then scripts/mail-test-servers.sh stop "$tmp/mail"; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -29,6 +30,10 @@ if [ -z "${AYUDA_TEST_PG_URL:-}" ]; then
   eval "$(scripts/pg-test-server.sh start "$tmp/pg")"
   started_pg=1
 fi
+
+echo "==> Starting the mail servers (Dovecot IMAP)"
+eval "$(scripts/mail-test-servers.sh start "$tmp/mail")"
+started_mail=1
 
 echo "==> Rust tests (SQLite and PostgreSQL)"
 # --release shares the dependency build with the release app above.

@@ -155,10 +155,7 @@ impl Db {
 
     /// Starts a transaction that will write.
     pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
-        let guard = match self.kind {
-            DbKind::Sqlite => Some(self.write_lock.clone().lock_owned().await),
-            DbKind::Postgres => None,
-        };
+        let guard = self.write_turn().await;
         let tx = self.pool.begin().await?;
         Ok(WriteTx {
             tx,
@@ -168,13 +165,24 @@ impl Db {
         })
     }
 
+    /// Waits for this process's turn to write (SQLite only; `None` on
+    /// PostgreSQL). A single statement that writes outside [`Self::begin_write`]
+    /// must hold it too: committed between another transaction's read and
+    /// its write, it would make that transaction fail with SQLITE_BUSY.
+    pub async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match self.kind {
+            DbKind::Sqlite => Some(self.write_lock.clone().lock_owned().await),
+            DbKind::Postgres => None,
+        }
+    }
+
     /// Notified after each commit that wrote events (one stored permit, so
     /// a commit between two waits is not missed).
     pub fn committed(&self) -> &Notify {
         &self.committed
     }
 
-    pub(crate) fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         &self.url
     }
 

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod channels;
 pub mod contacts;
 pub mod error;
 pub mod events;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
                 <Route path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async/>
+                <Route path=path!("/settings/channels") view=channels::settings::ChannelsPage ssr=SsrMode::Async/>
                 <Route
                     path=path!("/views/:view/tickets/:number")
                     view=workspace::Workspace

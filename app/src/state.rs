@@ -29,6 +29,32 @@ pub struct Config {
     /// How many messages a live connection may fall behind before it is
     /// told to resync (`AYUDA_LIVE_BUFFER`).
     pub live_buffer: usize,
+    /// Seals channel passwords and signs reply tokens (`AYUDA_SECRET_KEY`,
+    /// or a key file beside the data).
+    pub secret_key: crate::channels::secrets::SecretKey,
+    /// Where the inbound SMTP listener listens (`AYUDA_SMTP_ADDR`); `None`
+    /// turns it off. Port 0 picks a free port (tests).
+    pub smtp_addr: Option<String>,
+    /// Certificate and key (PEM files) that enable STARTTLS on the listener.
+    pub smtp_tls: Option<(String, String)>,
+    /// Largest email accepted, in bytes (SMTP `SIZE`, IMAP, import).
+    pub max_email_bytes: usize,
+    /// Largest single attachment kept, and the most kept per message; a
+    /// message over these keeps its text, and its raw form goes to the
+    /// quarantine so nothing is lost.
+    pub max_attachment_bytes: usize,
+    pub max_attachments_per_message_bytes: usize,
+    /// Emails one sender may send per minute before further ones are
+    /// quarantined (a mail loop or a flood).
+    pub sender_rate_per_minute: i64,
+    /// First retry delay of the outbound queue; each further retry waits
+    /// four times longer.
+    pub outbox_retry_base_ms: i64,
+    /// How often the outbound queue looks for due mail.
+    pub outbox_poll_ms: u64,
+    /// How often an IMAP mailbox without IDLE is polled, and how long an
+    /// IDLE waits before it is renewed.
+    pub imap_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -37,6 +63,16 @@ impl Default for Config {
             secure_cookies: false,
             session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             live_buffer: crate::events::hub::DEFAULT_CAPACITY,
+            secret_key: crate::channels::secrets::SecretKey::generate(),
+            smtp_addr: None,
+            smtp_tls: None,
+            max_email_bytes: 30 * 1024 * 1024,
+            max_attachment_bytes: 15 * 1024 * 1024,
+            max_attachments_per_message_bytes: 25 * 1024 * 1024,
+            sender_rate_per_minute: 30,
+            outbox_retry_base_ms: 30_000,
+            outbox_poll_ms: 500,
+            imap_poll_ms: 60_000,
         }
     }
 }

@@ -41,7 +41,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
-    Router::new()
+    let uploads = api::upload_router()
+        .layer(axum::middleware::from_fn(csrf::check_origin))
+        .layer(axum::middleware::map_response(api::json_payload_too_large));
+    let main = Router::new()
         .nest("/api/v1", api::router())
         .leptos_routes_with_context(
             &state,
@@ -55,7 +58,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(csrf::check_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(api::json_payload_too_large))
+        .layer(axum::middleware::map_response(api::json_payload_too_large));
+    uploads
+        .merge(main)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -86,6 +91,8 @@ pub async fn prepare(
 /// A running server, for tests and embedding.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The SMTP listener's address, when `Config::smtp_addr` is set.
+    pub smtp_addr: Option<SocketAddr>,
     pub state: AppState,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -112,6 +119,7 @@ pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Runnin
     let addr = listener
         .local_addr()
         .expect("bound listener has an address");
+    let mail = app::channels::email::start(&state).expect("start the mail tasks");
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(
@@ -123,5 +131,10 @@ pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Runnin
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Running { addr, state, task }
+    Running {
+        addr,
+        smtp_addr: mail.smtp_addr,
+        state,
+        task,
+    }
 }

@@ -8,9 +8,18 @@
 //! - `AYUDA_DEMO=0` — skip the demo workspace
 //! - `AYUDA_SECURE_COOKIES=1` — mark the session cookie Secure (behind HTTPS)
 //! - `AYUDA_LIVE_BUFFER` — messages a live connection may fall behind before it must resync (default 4096)
+//! - `AYUDA_SECRET_KEY` — 32 random bytes, base64: seals channel passwords
+//!   and signs reply addresses. Every instance of one install needs the same
+//!   key; without it a key file is used (`AYUDA_SECRET_KEY_FILE`, default
+//!   `data/secret.key`, created on first start).
+//! - `AYUDA_SMTP_ADDR` — the inbound SMTP listener (default `127.0.0.1:2525`; `off` disables it)
+//! - `AYUDA_SMTP_TLS_CERT` / `AYUDA_SMTP_TLS_KEY` — PEM files that enable STARTTLS on it
 //! - `RUST_LOG` — log filter (default `info`)
 
 #![recursion_limit = "256"]
+
+/// Where the built-in SMTP listener listens unless `AYUDA_SMTP_ADDR` says.
+const DEFAULT_SMTP_ADDR: &str = "127.0.0.1:2525";
 
 use app::state::Config;
 use tracing_subscriber::EnvFilter;
@@ -39,6 +48,36 @@ async fn run() -> Result<(), String> {
                 .parse()
                 .map_err(|_| "AYUDA_LIVE_BUFFER must be a number of messages".to_string())?,
             None => defaults.live_buffer,
+        },
+        secret_key: match env("AYUDA_SECRET_KEY") {
+            Some(k) => app::channels::secrets::SecretKey::from_base64(&k)
+                .map_err(|e| format!("AYUDA_SECRET_KEY: {e}"))?,
+            None => app::channels::secrets::SecretKey::load_or_create(std::path::Path::new(
+                &env("AYUDA_SECRET_KEY_FILE").unwrap_or_else(|| "data/secret.key".into()),
+            ))?,
+        },
+        smtp_addr: match env("AYUDA_SMTP_ADDR").as_deref() {
+            Some("off") => None,
+            Some(a) => Some(a.to_string()),
+            // The default port may be taken (another install, a second
+            // instance on this machine): the workspace still starts, without
+            // the listener. An address that was asked for must bind.
+            None => match std::net::TcpListener::bind(DEFAULT_SMTP_ADDR) {
+                Ok(_) => Some(DEFAULT_SMTP_ADDR.into()),
+                Err(e) => {
+                    eprintln!("Not receiving email by SMTP: {DEFAULT_SMTP_ADDR} is unavailable ({e}); set AYUDA_SMTP_ADDR.");
+                    None
+                }
+            },
+        },
+        smtp_tls: match (env("AYUDA_SMTP_TLS_CERT"), env("AYUDA_SMTP_TLS_KEY")) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "set both AYUDA_SMTP_TLS_CERT and AYUDA_SMTP_TLS_KEY, or neither".into(),
+                )
+            }
         },
         ..defaults
     };
@@ -70,6 +109,10 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("Ayuda is running at http://{addr}");
+    let mail = app::channels::email::start(&state)?;
+    if let Some(smtp) = mail.smtp_addr {
+        println!("Receiving email by SMTP at {smtp}");
+    }
     let app = server::router(state.clone());
     axum::serve(
         server::without_nagle(listener),

@@ -23,6 +23,8 @@ pub const TICKET_CREATED: &str = "ticket.created";
 pub const TICKET_UPDATED: &str = "ticket.updated";
 pub const TICKET_ASSIGNED: &str = "ticket.assigned";
 pub const MESSAGE_CREATED: &str = "message.created";
+/// A thread entry changed: an outbound email was sent, failed or bounced.
+pub const MESSAGE_UPDATED: &str = "message.updated";
 /// Someone followed or unfollowed a ticket (their Followers view changed).
 pub const TICKET_FOLLOWED: &str = "ticket.followed";
 /// A custom view was created, changed, rolled back or deleted. Carries only

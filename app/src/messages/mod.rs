@@ -66,6 +66,38 @@ pub struct ThreadEntry {
     /// Sanitised HTML: safe to render as is.
     pub body_html: String,
     pub created_at: i64,
+    /// Email only: the quoted history and signature cut off the body
+    /// (sanitised HTML), shown collapsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_html: Option<String>,
+    /// The body holds remote images, kept in `data-remote-src` until the
+    /// reader asks to load them.
+    #[serde(default)]
+    pub remote_images: bool,
+    /// Inbound email: why it joined this ticket or started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Email replies: `queued`, `sent` or `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_state: Option<String>,
+    /// Why the last send failed (the relay's answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A file that came with a thread entry; downloaded from
+/// `/api/v1/attachments/{id}` by people who can see the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttachmentRef {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Shown inside the body (a `cid:` image) rather than listed.
+    pub inline: bool,
 }
 
 /// What an agent adds to a thread.

@@ -1,7 +1,7 @@
 //! Thread rules and SQL: reading a thread, replying, adding notes.
 
 use super::sanitize::{html_to_text, sanitize_html, text_to_html};
-use super::{Author, EntryKind, NewEntry, NewEntryKind, ThreadEntry};
+use super::{AttachmentRef, Author, EntryKind, NewEntry, NewEntryKind, ThreadEntry};
 use crate::access::can_see;
 use crate::db::{now_ms, Db, WriteTx};
 use crate::error::AppError;
@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 const SELECT: &str = "SELECT m.id, m.ticket_id, m.kind, m.body, m.body_html, m.created_at, \
+    m.quoted_html, m.remote_images, m.join_detail, m.delivery_state, m.delivery_error, \
     m.author_user_id, u.name AS user_name, m.author_contact_id, c.name AS contact_name \
     FROM messages m LEFT JOIN users u ON u.id = m.author_user_id \
     LEFT JOIN contacts c ON c.id = m.author_contact_id";
@@ -46,7 +47,69 @@ fn from_row(row: &AnyRow) -> Result<ThreadEntry, AppError> {
         body: row.try_get("body")?,
         body_html: row.try_get("body_html")?,
         created_at: row.try_get("created_at")?,
+        quoted_html: row.try_get("quoted_html")?,
+        remote_images: row.try_get::<i64, _>("remote_images")? != 0,
+        origin: row.try_get("join_detail")?,
+        delivery_state: row.try_get("delivery_state")?,
+        delivery_error: row.try_get("delivery_error")?,
+        attachments: Vec::new(),
     })
+}
+
+/// The attachments of a ticket's entries, by entry id.
+async fn attachments_of(
+    db: &Db,
+    ticket_id: i64,
+) -> Result<std::collections::HashMap<i64, Vec<AttachmentRef>>, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, entry_id, filename, content_type, size, is_inline FROM attachments \
+         WHERE ticket_id = $1 ORDER BY id",
+    )
+    .bind(ticket_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: std::collections::HashMap<i64, Vec<AttachmentRef>> = Default::default();
+    for r in rows {
+        out.entry(r.try_get("entry_id")?)
+            .or_default()
+            .push(AttachmentRef {
+                id: r.try_get("id")?,
+                filename: r.try_get("filename")?,
+                content_type: r.try_get("content_type")?,
+                size: r.try_get("size")?,
+                inline: r.try_get::<i64, _>("is_inline")? != 0,
+            });
+    }
+    Ok(out)
+}
+
+/// An attachment's file, for someone who may see its ticket.
+pub async fn attachment(
+    db: &Db,
+    actor: &User,
+    id: i64,
+) -> Result<(AttachmentRef, Vec<u8>), AppError> {
+    let row = sqlx::query(
+        "SELECT id, ticket_id, filename, content_type, size, is_inline, data FROM attachments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| AppError::not_found("Attachment"))?;
+    let ticket_id: i64 = row.try_get("ticket_id")?;
+    crate::tickets::service::get(db, actor, ticket_id)
+        .await
+        .map_err(|_| AppError::not_found("Attachment"))?;
+    Ok((
+        AttachmentRef {
+            id: row.try_get("id")?,
+            filename: row.try_get("filename")?,
+            content_type: row.try_get("content_type")?,
+            size: row.try_get("size")?,
+            inline: row.try_get::<i64, _>("is_inline")? != 0,
+        },
+        row.try_get("data")?,
+    ))
 }
 
 /// Inserts a thread entry and its `message.created` event inside the
@@ -105,7 +168,14 @@ pub async fn list(db: &Db, actor: &User, ticket_id: i64) -> Result<Vec<ThreadEnt
     .bind(ticket_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(from_row).collect()
+    let mut files = attachments_of(db, ticket_id).await?;
+    rows.iter()
+        .map(|r| {
+            let mut entry = from_row(r)?;
+            entry.attachments = files.remove(&entry.id).unwrap_or_default();
+            Ok(entry)
+        })
+        .collect()
 }
 
 async fn get(db: &Db, id: i64) -> Result<ThreadEntry, AppError> {
@@ -159,7 +229,7 @@ fn handle_matches(handle: &str, user: &User) -> bool {
 /// assigns it to the replier (as replying from the Unassigned view does in
 /// HubSpot) and the first reply stamps `first_reply_at`.
 pub async fn add(
-    db: &Db,
+    state: &crate::state::AppState,
     actor: &User,
     ticket_id: i64,
     entry: NewEntry,
@@ -188,6 +258,7 @@ pub async fn add(
     if body.trim().is_empty() {
         return Err(AppError::invalid("body", "Write a message first."));
     }
+    let db = &state.db;
     let mentioned: Vec<User> = if entry.kind == NewEntryKind::Note {
         let handles = mention_handles(&body);
         if handles.is_empty() {
@@ -251,6 +322,12 @@ pub async fn add(
             .await?;
     }
     if kind == EntryKind::Reply {
+        // A reply on an email ticket goes out as an email, queued in this
+        // transaction so it is sent exactly when the reply exists.
+        crate::channels::email::outbound::enqueue_reply(
+            &mut tx, state, ticket_id, id, &body, &body_html, now,
+        )
+        .await?;
         sqlx::query("UPDATE tickets SET updated_at = $1, first_reply_at = COALESCE(first_reply_at, $1) WHERE id = $2")
             .bind(now)
             .bind(ticket_id)

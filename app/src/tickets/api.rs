@@ -104,6 +104,9 @@ pub async fn update_ticket(id: i64, field: String, value: String) -> Result<Tick
 }
 
 /// What happened to a reply or note sent from the composer.
+// Built once per send and serialised straight away: boxing the entry would
+// save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AddOutcome {
     Added(ThreadEntry),
@@ -138,7 +141,7 @@ pub async fn add_entry(
             seen_message_id,
             confirm_stale,
         };
-        match crate::messages::service::add(&state.db, &user, ticket_id, entry).await {
+        match crate::messages::service::add(&state, &user, ticket_id, entry).await {
             Ok(entry) => Ok(AddOutcome::Added(entry)),
             Err(AppError::StaleReply(message)) => Ok(AddOutcome::Stale { message }),
             Err(e) => Err(e),

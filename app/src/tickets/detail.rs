@@ -215,6 +215,14 @@ fn Entry(entry: ThreadEntry) -> impl IntoView {
         EntryKind::Note => "added a note",
         EntryKind::Event => "",
     };
+    let show_images = RwSignal::new(false);
+    let body_html = entry.body_html.clone();
+    let files: Vec<_> = entry
+        .attachments
+        .iter()
+        .filter(|a| !a.inline)
+        .cloned()
+        .collect();
     if entry.kind == EntryKind::Event {
         return view! {
             <li class="entry event" data-testid="entry" data-kind=kind>
@@ -232,11 +240,61 @@ fn Entry(entry: ThreadEntry) -> impl IntoView {
                 <span class="muted">{label}</span>
                 <span class="muted when">{format_ms(entry.created_at)}</span>
             </div>
-            // body_html was sanitised by the server when it was stored.
-            <div class="entry-body" inner_html=entry.body_html.clone()></div>
+            {entry.origin.clone().map(|o| view! { <div class="entry-origin muted" data-testid="entry-origin">{o}</div> })}
+            // body_html was sanitised by the server when it was stored;
+            // remote images sit in data-remote-src until asked for.
+            <div class="entry-body" inner_html=move || {
+                if show_images.get() {
+                    body_html.replace(" data-remote-src=\"http", " src=\"http")
+                } else {
+                    body_html.clone()
+                }
+            }></div>
+            {entry.remote_images.then(|| view! {
+                <button class="btn link small" data-testid="show-images"
+                    hidden=move || show_images.get()
+                    on:click=move |_| show_images.set(true)>
+                    "Remote images are blocked. Show images"
+                </button>
+            })}
+            {entry.quoted_html.clone().map(|q| view! {
+                <details class="entry-quote">
+                    <summary>"Show quoted text"</summary>
+                    <div inner_html=move || if show_images.get() { q.replace(" data-remote-src=\"http", " src=\"http") } else { q.clone() }></div>
+                </details>
+            })}
+            {(!files.is_empty()).then(|| view! {
+                <ul class="attachments" data-testid="attachments">
+                    {files.into_iter().map(|a| view! {
+                        <li>
+                            <a href=format!("/api/v1/attachments/{}", a.id) download=a.filename.clone()>{a.filename.clone()}</a>
+                            <span class="muted">{format!(" {}", human_size(a.size))}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {entry.delivery_state.clone().map(|state| {
+                let text = match (state.as_str(), entry.delivery_error.as_deref()) {
+                    ("sent", _) => "Email sent".to_string(),
+                    ("failed", Some(e)) => format!("Email not delivered: {e}"),
+                    ("failed", None) => "Email not delivered".to_string(),
+                    (_, Some(e)) => format!("Email queued — {e}"),
+                    _ => "Email queued".to_string(),
+                };
+                view! { <div class=format!("delivery delivery-{state}") data-testid="delivery" data-state=state.clone()>{text}</div> }
+            })}
         </li>
     }
     .into_any()
+}
+
+/// "2.1 MB", "14 KB".
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} B"),
+    }
 }
 
 #[component]

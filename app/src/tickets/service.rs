@@ -6,7 +6,7 @@ use super::{
 };
 use crate::access::{can_see, push_ticket_filter};
 use crate::contacts;
-use crate::db::{now_ms, Db, SqlBuilder};
+use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::service::insert_entry;
@@ -149,6 +149,23 @@ async fn resolve_status(
             "That status does not exist in this pipeline.",
         )),
     }
+}
+
+/// The first status of `category` in the default (first) pipeline: where
+/// a ticket from an inbound channel starts.
+pub async fn first_status(
+    conn: &mut AnyConnection,
+    category: StatusCategory,
+) -> Result<Status, AppError> {
+    let row = sqlx::query(
+        "SELECT id, pipeline_id, name, category FROM pipeline_statuses \
+         WHERE pipeline_id = (SELECT id FROM pipelines ORDER BY position, id LIMIT 1) AND category = $1 \
+         ORDER BY position, id LIMIT 1",
+    )
+    .bind(category.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    status_from_row(&row)
 }
 
 fn validate_category(category: Option<&str>) -> Result<Option<String>, AppError> {
@@ -296,42 +313,23 @@ async fn create_once(
         Some(c) => Some(contacts::service::find_or_create(tx.conn(), c).await?),
         None => None,
     };
-    let number: i64 = sqlx::query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+    let id = insert_ticket(
+        &mut tx,
+        TicketRow {
+            subject: &subject,
+            status: &status,
+            priority,
+            category: category.as_deref(),
+            owner_id: input.owner_id,
+            team_id: input.team_id,
+            channel: &channel,
+            channel_id: None,
+            contact_id,
+            at: now,
+            actor_id: Some(actor.id),
+        },
     )
-    .fetch_one(tx.conn())
-    .await?
-    .try_get("value")?;
-    let row = sqlx::query(
-        "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
-         owner_id, team_id, channel, contact_id, created_at, updated_at, closed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
-    )
-    .bind(number)
-    .bind(&subject)
-    .bind(pipeline_id)
-    .bind(status.id)
-    .bind(status.category.as_str())
-    .bind(priority.rank())
-    .bind(&category)
-    .bind(input.owner_id)
-    .bind(input.team_id)
-    .bind(&channel)
-    .bind(contact_id)
-    .bind(now)
-    .bind((status.category == StatusCategory::Closed).then_some(now))
-    .fetch_one(tx.conn())
     .await?;
-    let id: i64 = row.try_get("id")?;
-    tx.event(
-        PendingEvent::ticket(
-            events::TICKET_CREATED,
-            id,
-            Some(actor.id),
-            json!({"number": number, "subject": subject, "status": status.name, "owner_id": input.owner_id}),
-        )
-        .at(now),
-    );
     if let Some(body) = body {
         // The description a customer gave is their inbound message; without
         // a contact it is the agent's own note.
@@ -352,6 +350,71 @@ async fn create_once(
         .await?;
     }
     tx.commit().await?;
+    Ok(id)
+}
+
+/// A new ticket's columns, already checked by the caller.
+pub struct TicketRow<'a> {
+    pub subject: &'a str,
+    /// Its pipeline is the ticket's pipeline.
+    pub status: &'a Status,
+    pub priority: Priority,
+    pub category: Option<&'a str>,
+    pub owner_id: Option<i64>,
+    pub team_id: Option<i64>,
+    /// The channel kind (`email`, `chat`, ...).
+    pub channel: &'a str,
+    /// The connected channel it came through, whose replies go out by it.
+    pub channel_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    /// Creation time (an imported email keeps its own date).
+    pub at: i64,
+    /// Who created it; `None` for an inbound channel.
+    pub actor_id: Option<i64>,
+}
+
+/// Numbers and inserts a ticket and records its `ticket.created` event,
+/// inside the caller's transaction. Every way a ticket is made goes
+/// through here (agents, the API, inbound channels).
+pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, AppError> {
+    let number: i64 = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+    )
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("value")?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
+         owner_id, team_id, channel, channel_id, contact_id, created_at, updated_at, closed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
+    )
+    .bind(number)
+    .bind(row.subject)
+    .bind(row.status.pipeline_id)
+    .bind(row.status.id)
+    .bind(row.status.category.as_str())
+    .bind(row.priority.rank())
+    .bind(row.category)
+    .bind(row.owner_id)
+    .bind(row.team_id)
+    .bind(row.channel)
+    .bind(row.channel_id)
+    .bind(row.contact_id)
+    .bind(row.at)
+    .bind((row.status.category == StatusCategory::Closed).then_some(row.at))
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    tx.event(
+        PendingEvent::ticket(
+            events::TICKET_CREATED,
+            id,
+            row.actor_id,
+            json!({"number": number, "subject": row.subject, "status": row.status.name,
+                   "owner_id": row.owner_id, "channel": row.channel}),
+        )
+        .at(row.at),
+    );
     Ok(id)
 }
 

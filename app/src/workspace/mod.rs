@@ -436,6 +436,9 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
                         <button class="btn link" data-testid="new-view" on:click=move |_| ws.view_panel.set(ViewPanel::Edit(None))>"+ New view"</button>
                     })}
                     <button class="btn link" data-testid="choose-views" on:click=move |_| ws.view_panel.set(ViewPanel::Customize)>"Choose views"</button>
+                    {me.is_admin().then(|| view! {
+                        <a class="btn link" href="/settings/channels" data-testid="settings-channels">"Channels"</a>
+                    })}
                 </div>
                 {me.can_work_tickets().then(|| view! {
                     <button class="btn primary create-btn" data-testid="create-ticket" on:click=move |_| ws.show_create.set(true)>

@@ -3,6 +3,7 @@
 //! Errors are `{"error": {"code", "message", "field"?}}` with the matching
 //! HTTP status.
 
+mod channels;
 mod contacts;
 pub mod events;
 mod openapi;
@@ -22,6 +23,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::json;
+
+/// Routes that take large uploads, outside the 1 MiB body limit (each
+/// enforces its own).
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/channels/{id}/imports/mbox",
+        post(channels::import_mbox),
+    )
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,6 +66,21 @@ pub fn router() -> Router<AppState> {
             "/tickets/{id}/follow",
             post(views::follow).delete(views::unfollow),
         )
+        .route("/channels", get(channels::list).post(channels::create))
+        .route(
+            "/channels/{id}",
+            get(channels::get)
+                .patch(channels::update)
+                .delete(channels::delete),
+        )
+        .route(
+            "/channels/{id}/imports",
+            get(channels::list_imports).post(channels::import_imap),
+        )
+        .route("/imports/{id}", get(channels::get_import))
+        .route("/email-quarantine", get(channels::quarantine))
+        .route("/email-quarantine/{id}/raw", get(channels::quarantine_raw))
+        .route("/attachments/{id}", get(channels::attachment))
         .route("/events", get(events::connect))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(AppError::not_found("API endpoint")) })

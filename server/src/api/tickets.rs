@@ -83,6 +83,6 @@ pub async fn add_message(
     ApiPath(id): ApiPath<i64>,
     ApiJson(entry): ApiJson<NewEntry>,
 ) -> ApiResult<impl IntoResponse> {
-    let entry = messages::add(&state.db, &user, id, entry).await?;
+    let entry = messages::add(&state, &user, id, entry).await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }

@@ -182,6 +182,13 @@ impl ServerProcess {
             .env("AYUDA_ADMIN_EMAIL", super::ADMIN_EMAIL)
             .env("AYUDA_ADMIN_PASSWORD", super::ADMIN_PASSWORD)
             .env("AYUDA_DEMO", "0")
+            // Instances of one install share the key that seals channel
+            // passwords; each process takes its own free SMTP port.
+            .env(
+                "AYUDA_SECRET_KEY",
+                "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LXRlc3Q=",
+            )
+            .env("AYUDA_SMTP_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

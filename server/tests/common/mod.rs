@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod mail;
 
 use app::db::Db;
 use app::state::{AppState, Config};
@@ -25,6 +26,8 @@ pub enum Backend {
 
 pub struct TestApp {
     pub base: String,
+    /// The SMTP listener, when the test asked for one.
+    pub smtp: Option<std::net::SocketAddr>,
     pub state: AppState,
     pub backend: Backend,
     _dir: tempfile::TempDir,
@@ -86,6 +89,7 @@ impl TestApp {
         let running = server::spawn(listener, state.clone()).await;
         TestApp {
             base: format!("http://{}", running.addr),
+            smtp: running.smtp_addr,
             state,
             backend,
             _dir: dir,
