@@ -18,6 +18,10 @@ use utoipa::{Modify, OpenApi};
         super::views::delete, super::views::tickets, super::views::versions, super::views::rollback,
         super::views::preferences, super::views::set_preferences, super::views::follow,
         super::views::unfollow,
+        super::channels::list, super::channels::create, super::channels::get, super::channels::update,
+        super::channels::delete, super::channels::list_imports, super::channels::import_imap,
+        super::channels::import_mbox, super::channels::get_import, super::channels::quarantine,
+        super::channels::quarantine_raw, super::channels::attachment,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = []))
