@@ -24,9 +24,17 @@ chmod 755 "$tmp"
 cleanup() {
   [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "${started_pg:-}" ] && scripts/pg-test-server.sh stop "$tmp/pg"
+  [ -n "${started_mail:-}" ] && scripts/mail-test-servers.sh stop "$tmp/mail"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# The email figures take mail through the server's SMTP listener and from a
+# Dovecot IMAP server (Debian's dovecot-imapd, as the tests use).
+[ -x /usr/sbin/dovecot ] || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; }
+eval "$(scripts/mail-test-servers.sh start "$tmp/mail")"
+started_mail=1
+smtp_addr=127.0.0.1:$((port + 1))
 
 case "$kind" in
   sqlite)
@@ -53,6 +61,7 @@ esac
 
 echo "==> Starting the server on 127.0.0.1:$port"
 DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT=target/site AYUDA_DEMO=0 \
+  AYUDA_SMTP_ADDR=$smtp_addr AYUDA_SECRET_KEY_FILE="$tmp/secret.key" \
   AYUDA_ADMIN_EMAIL=bench-admin@bench.example AYUDA_ADMIN_PASSWORD=bench-password RUST_LOG=warn \
   target/release/ayuda >"$tmp/server.log" 2>&1 &
 server_pid=$!
@@ -61,7 +70,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-target/release/ayuda-bench --base "http://127.0.0.1:$port" --database-url "$url" --pid "$server_pid" --out "$out"
+target/release/ayuda-bench --base "http://127.0.0.1:$port" --database-url "$url" --pid "$server_pid" --out "$out" \
+  --smtp "$smtp_addr" --imap "$AYUDA_TEST_IMAP"
 
 echo "==> Browser timings (Playwright, Debian Chromium)"
 (cd end2end && AYUDA_BENCH_BASE="http://127.0.0.1:$port" npx playwright test -c bench.config.ts)

@@ -11,6 +11,7 @@
 //! ayuda-bench --base http://127.0.0.1:3300 --database-url URL --pid PID [--out target/bench]
 //! ```
 
+mod email;
 mod live;
 mod views;
 
@@ -80,6 +81,12 @@ struct Args {
     seconds: u64,
     /// `live` or `ssr`: measure only the baselines and that part.
     only: Option<String>,
+    /// Email figures: the server's SMTP listener, a Dovecot, and the
+    /// super admin who connects the bench channels.
+    smtp: Option<String>,
+    imap: Option<String>,
+    admin_email: String,
+    admin_password: String,
 }
 
 fn parse_args() -> Args {
@@ -93,6 +100,10 @@ fn parse_args() -> Args {
         rate: 200,
         seconds: 5,
         only: None,
+        smtp: None,
+        imap: None,
+        admin_email: "bench-admin@bench.example".into(),
+        admin_password: "bench-password".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -107,8 +118,12 @@ fn parse_args() -> Args {
             "--rate" => a.rate = v.parse().unwrap_or(a.rate),
             "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
             "--only" => a.only = Some(v),
+            "--smtp" => a.smtp = Some(v),
+            "--imap" => a.imap = Some(v),
+            "--admin-email" => a.admin_email = v,
+            "--admin-password" => a.admin_password = v,
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|email] [--smtp HOST:PORT] [--imap HOST:PORT]");
                 std::process::exit(2);
             }
         }
@@ -533,6 +548,23 @@ async fn main() {
             Some((">=", 0.5)),
             None,
         );
+    }
+
+    // Email needs the server's SMTP listener (and a Dovecot for IMAP):
+    // measured when the listener is given (`scripts/bench.sh` does).
+    if a.only.as_deref() == Some("email") || (a.only.is_none() && a.smtp.is_some()) {
+        let admin = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let res = admin
+            .post(format!("{}/api/v1/session", a.base))
+            .json(&serde_json::json!({"email": a.admin_email, "password": a.admin_password}))
+            .send()
+            .await
+            .expect("admin sign in");
+        assert!(res.status().is_success(), "admin sign in failed");
+        email::measure(&admin, &base, &db, a.smtp.clone(), a.imap.clone(), &mut r).await;
     }
 
     if a.only.as_deref().is_none_or(|o| o == "views") {
