@@ -1052,4 +1052,8 @@ mod mbox {
     async fn sqlite() {
         mbox_import(spawn(Backend::Sqlite, |_| {}).await).await;
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        mbox_import(spawn(Backend::Postgres, |_| {}).await).await;
+    }
 }
