@@ -157,8 +157,9 @@ pub async fn measure(
             }
         }
         let before = ticket_count(db).await;
-        // Fill the mailboxes first, then time until every message is a
-        // ticket: the pollers fetch all four mailboxes at once.
+        // Time from the first APPEND to the last ticket: the pollers fetch
+        // all four mailboxes at once while they fill. The APPENDs are in
+        // the time, so this is a lower bound of the intake rate.
         let start = Instant::now();
         for (m, (session, address)) in sessions.iter_mut().enumerate() {
             for i in 0..per_box {
@@ -173,14 +174,13 @@ pub async fn measure(
                     .expect("APPEND");
             }
         }
-        let appended = start.elapsed().as_secs_f64();
         let want = before + (mailboxes * per_box) as i64;
         while ticket_count(db).await < want {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let secs = start.elapsed().as_secs_f64() - appended;
+        let secs = start.elapsed().as_secs_f64();
         r.add(
-            "email: durable inbound via IMAP (4 mailboxes, after APPEND)",
+            "email: durable inbound via IMAP (4 mailboxes, first APPEND to last ticket)",
             (mailboxes * per_box) as f64 / secs.max(0.001),
             "msg/s",
             None,

@@ -81,12 +81,11 @@ struct Args {
     seconds: u64,
     /// `live` or `ssr`: measure only the baselines and that part.
     only: Option<String>,
-    /// Email figures: the server's SMTP listener, a Dovecot, and the
-    /// super admin who connects the bench channels.
+    /// Email figures: the server's SMTP listener and a Dovecot. The bench
+    /// channels are connected as `email`, whom the generator makes a super
+    /// admin.
     smtp: Option<String>,
     imap: Option<String>,
-    admin_email: String,
-    admin_password: String,
 }
 
 fn parse_args() -> Args {
@@ -102,8 +101,6 @@ fn parse_args() -> Args {
         only: None,
         smtp: None,
         imap: None,
-        admin_email: "bench-admin@bench.example".into(),
-        admin_password: "bench-password".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -120,8 +117,6 @@ fn parse_args() -> Args {
             "--only" => a.only = Some(v),
             "--smtp" => a.smtp = Some(v),
             "--imap" => a.imap = Some(v),
-            "--admin-email" => a.admin_email = v,
-            "--admin-password" => a.admin_password = v,
             _ => {
                 eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|email] [--smtp HOST:PORT] [--imap HOST:PORT]");
                 std::process::exit(2);
@@ -559,7 +554,7 @@ async fn main() {
             .expect("client");
         let res = admin
             .post(format!("{}/api/v1/session", a.base))
-            .json(&serde_json::json!({"email": a.admin_email, "password": a.admin_password}))
+            .json(&serde_json::json!({"email": a.email, "password": a.password}))
             .send()
             .await
             .expect("admin sign in");
