@@ -112,6 +112,28 @@ pub async fn attachment(
     ))
 }
 
+/// Records a line in the ticket's timeline ("Ana replied and was assigned
+/// the ticket.") as an event entry, inside the caller's transaction.
+pub async fn insert_timeline_event(
+    tx: &mut WriteTx,
+    ticket_id: i64,
+    actor_id: Option<i64>,
+    text: &str,
+    at: i64,
+) -> Result<i64, AppError> {
+    insert_entry(
+        tx,
+        ticket_id,
+        EntryKind::Event,
+        actor_id,
+        None,
+        text,
+        &text_to_html(text),
+        at,
+    )
+    .await
+}
+
 /// Inserts a thread entry and its `message.created` event inside the
 /// caller's transaction. `body_html` must already be safe.
 #[allow(clippy::too_many_arguments)]
@@ -340,17 +362,7 @@ pub async fn add(
                 .execute(tx.conn())
                 .await?;
             let text = format!("{} replied and was assigned the ticket.", actor.name);
-            insert_entry(
-                &mut tx,
-                ticket_id,
-                EntryKind::Event,
-                Some(actor.id),
-                None,
-                &text,
-                &text_to_html(&text),
-                now,
-            )
-            .await?;
+            insert_timeline_event(&mut tx, ticket_id, Some(actor.id), &text, now).await?;
             tx.event(
                 PendingEvent::ticket(
                     events::TICKET_ASSIGNED,

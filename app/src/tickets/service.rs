@@ -9,7 +9,7 @@ use crate::contacts;
 use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
-use crate::messages::service::insert_entry;
+use crate::messages::service::{insert_entry, insert_timeline_event};
 use crate::messages::{sanitize, EntryKind};
 use crate::users::service::required_text;
 use crate::users::{Role, User};
@@ -695,17 +695,7 @@ pub async fn update(
     set.push(" WHERE id = ").bind_int(id);
     set.query().execute(tx.conn()).await?;
     let text = format!("{} {}.", actor.name, changes.join(", "));
-    insert_entry(
-        &mut tx,
-        id,
-        EntryKind::Event,
-        Some(actor.id),
-        None,
-        &text,
-        &sanitize::text_to_html(&text),
-        now,
-    )
-    .await?;
+    insert_timeline_event(&mut tx, id, Some(actor.id), &text, now).await?;
     let moved = fields.contains_key("owner_id") || fields.contains_key("team_id");
     let mut event = PendingEvent::ticket(
         events::TICKET_UPDATED,

@@ -21,7 +21,7 @@ use crate::db::{now_ms, Db, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::sanitize::html_to_text;
-use crate::messages::service::insert_entry;
+use crate::messages::service::{insert_entry, insert_timeline_event};
 use crate::messages::EntryKind;
 use crate::state::AppState;
 use crate::tickets::service::TicketRow;
@@ -519,17 +519,7 @@ async fn record_bounce(db: &Db, bounce: &parse::Bounce) -> Result<Option<Outcome
         .await?;
     }
     let text = format!("The customer's mail server could not deliver a reply: {detail}");
-    insert_entry(
-        &mut tx,
-        ticket_id,
-        EntryKind::Event,
-        None,
-        None,
-        &text,
-        &crate::messages::sanitize::text_to_html(&text),
-        now,
-    )
-    .await?;
+    insert_timeline_event(&mut tx, ticket_id, None, &text, now).await?;
     tx.event(
         PendingEvent::ticket(
             events::MESSAGE_UPDATED,
@@ -878,17 +868,7 @@ async fn touch_and_reopen(tx: &mut WriteTx, ticket_id: i64, at: i64) -> Result<(
         .execute(tx.conn())
         .await?;
     let text = format!("The customer replied; the ticket moved to {name}.");
-    insert_entry(
-        tx,
-        ticket_id,
-        EntryKind::Event,
-        None,
-        None,
-        &text,
-        &crate::messages::sanitize::text_to_html(&text),
-        at,
-    )
-    .await?;
+    insert_timeline_event(tx, ticket_id, None, &text, at).await?;
     tx.event(
         PendingEvent::ticket(
             events::TICKET_UPDATED,
