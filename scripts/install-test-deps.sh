@@ -9,6 +9,8 @@ need=()
 [ -x "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)" ] || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium fonts-liberation)
 command -v brotli >/dev/null || need+=(brotli)
+# The email tests make a self-signed certificate for the STARTTLS test.
+command -v openssl >/dev/null || need+=(openssl)
 command -v npm >/dev/null || need+=(nodejs npm)
 # The email tests' IMAP server.
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)

@@ -1057,3 +1057,69 @@ mod mbox {
         mbox_import(spawn(Backend::Postgres, |_| {}).await).await;
     }
 }
+
+/// A certificate and key for `localhost`, made with the openssl command.
+fn self_signed_certificate(dir: &std::path::Path) -> (String, String) {
+    let cert = dir.join("cert.pem").display().to_string();
+    let key = dir.join("key.pem").display().to_string();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .args(["-keyout", &key, "-out", &cert])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(made.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+/// With a certificate configured the listener offers STARTTLS, a client
+/// that insists on it delivers over TLS, and the mail becomes a ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_delivery() {
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let certs = tempfile::tempdir().unwrap();
+    let tls_files = self_signed_certificate(certs.path());
+    let app = spawn(Backend::Sqlite, |c| c.smtp_tls = Some(tls_files)).await;
+    let admin = app.admin().await;
+    connect(&app, &admin, free_port(), None).await;
+    let smtp = app.smtp.unwrap();
+    let tls = TlsParameters::builder("localhost".into())
+        .dangerous_accept_invalid_certs(true)
+        .build_rustls()
+        .unwrap();
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(smtp.port())
+        .tls(Tls::Required(tls))
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+    let envelope = lettre::address::Envelope::new(
+        Some("tls@c.test".parse().unwrap()),
+        vec![SUPPORT.parse().unwrap()],
+    )
+    .unwrap();
+    let m = email(
+        &[
+            ("From", "tls@c.test"),
+            ("To", SUPPORT),
+            ("Subject", "over TLS"),
+            ("Message-ID", "<tls1@c.test>"),
+        ],
+        "sent encrypted",
+    );
+    let answer = transport
+        .send_raw(&envelope, &m)
+        .await
+        .expect("STARTTLS delivery");
+    assert_eq!(u16::from(answer.code()), 250);
+    let ticket = ticket_by_subject(&app, &admin, "over TLS").await;
+    assert_eq!(ticket["contact_email"], "tls@c.test");
+}
