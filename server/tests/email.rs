@@ -993,6 +993,10 @@ mod corpus {
     async fn sqlite() {
         mime_corpus(spawn(Backend::Sqlite, |_| {}).await).await;
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        mime_corpus(spawn(Backend::Postgres, |_| {}).await).await;
+    }
 }
 
 mod queue {
