@@ -15,7 +15,8 @@ test('two agents see each other live', async ({ browser, watch }) => {
   await admin.getByTestId('view-open').click();
   await expect(admin.getByTestId('view-title')).toHaveText('All open');
   const number = await admin.getByTestId('ticket-row').first().getAttribute('data-number');
-  await admin.getByTestId('ticket-row').first().locator('a').click();
+  // By number: a ticket another test creates may arrive on top meanwhile.
+  await admin.locator(`[data-testid=ticket-row][data-number="${number}"] a`).first().click();
   await expect(admin.getByTestId('ticket-pane')).toBeVisible();
   await ana.goto(`/views/open/tickets/${number}`);
   await expect(ana.getByTestId('ticket-pane')).toBeVisible();

@@ -91,9 +91,10 @@ test('an agent follows a ticket and picks and orders their views', async ({ brow
 
   // Follow a ticket: Followers counts it and lists it.
   await ana.getByTestId('view-open').click();
-  const row = ana.getByTestId('ticket-row').first();
-  const number = await row.getAttribute('data-number');
-  await row.locator('a').first().click();
+  const number = await ana.getByTestId('ticket-row').first().getAttribute('data-number');
+  // Open that ticket by its number: `first()` re-resolves, and a ticket
+  // another test creates meanwhile arrives live at the top of the list.
+  await ana.locator(`[data-testid=ticket-row][data-number="${number}"] a`).first().click();
   await expect(ana.getByTestId('follow')).toHaveText('☆ Follow');
   await ana.getByTestId('follow').click();
   await expect(ana.getByTestId('follow')).toHaveText('★ Following');

@@ -44,9 +44,9 @@ test('sign in lands on Unassigned with live counts, views switch', async ({ page
 test('open a ticket, reply (assigns it) and add a note', async ({ page }) => {
   await signIn(page);
   const before = Number(await page.getByTestId('view-unassigned').locator('.count').textContent());
-  const row = page.getByTestId('ticket-row').first();
-  const number = await row.getAttribute('data-number');
-  await row.locator('a').click();
+  const number = await page.getByTestId('ticket-row').first().getAttribute('data-number');
+  // By number: a ticket another test creates may arrive on top meanwhile.
+  await page.locator(`[data-testid=ticket-row][data-number="${number}"] a`).first().click();
   await expect(page).toHaveURL(new RegExp(`/views/unassigned/tickets/${number}$`));
   await expect(page.getByTestId('ticket-pane')).toBeVisible();
   await expect(page.getByTestId('prop-owner')).toHaveValue('');
