@@ -51,6 +51,17 @@ impl Progress {
         }
     }
 
+    /// Records the import's end: done, or failed with the reason.
+    async fn finish(&self, state: &AppState, import_id: i64, result: Result<(), String>) {
+        match result {
+            Ok(()) => self.flush(state, import_id, Some("done"), None).await,
+            Err(message) => {
+                self.flush(state, import_id, Some("failed"), Some(&message))
+                    .await
+            }
+        }
+    }
+
     async fn flush(
         &self,
         state: &AppState,
@@ -121,14 +132,7 @@ pub async fn start_mbox(
         let progress = Progress::default();
         let result = run_mbox(&state, channel_id, import_id, &path, &progress).await;
         let _ = tokio::fs::remove_file(&path).await;
-        match result {
-            Ok(()) => progress.flush(&state, import_id, Some("done"), None).await,
-            Err(message) => {
-                progress
-                    .flush(&state, import_id, Some("failed"), Some(&message))
-                    .await
-            }
-        }
+        progress.finish(&state, import_id, result).await;
     });
     Ok(import_id)
 }
@@ -222,14 +226,7 @@ pub async fn start_imap(
         let progress = Progress::default();
         let result =
             super::imap::import_folder(&state, channel_id, import_id, days, &progress).await;
-        match result {
-            Ok(()) => progress.flush(&state, import_id, Some("done"), None).await,
-            Err(message) => {
-                progress
-                    .flush(&state, import_id, Some("failed"), Some(&message))
-                    .await
-            }
-        }
+        progress.finish(&state, import_id, result).await;
     });
     Ok(import_id)
 }

@@ -27,6 +27,7 @@ use crate::state::AppState;
 use crate::tickets::service::TicketRow;
 use crate::tickets::{self, Priority, StatusCategory};
 use serde_json::json;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -120,6 +121,14 @@ pub fn reply_token(address: &str) -> Option<(i64, String)> {
     Some((number.parse().ok()?, sig.to_string()))
 }
 
+fn channel_from_row(r: &AnyRow) -> Result<ChannelRef, AppError> {
+    Ok(ChannelRef {
+        id: r.try_get("id")?,
+        address: r.try_get("address")?,
+        team_id: r.try_get("team_id")?,
+    })
+}
+
 /// The channel whose address `address` is (plus-addressing allowed).
 pub async fn channel_for_address(db: &Db, address: &str) -> Result<Option<ChannelRef>, AppError> {
     let base = mailbox_base(address);
@@ -127,14 +136,7 @@ pub async fn channel_for_address(db: &Db, address: &str) -> Result<Option<Channe
         .bind(&base)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|r| {
-        Ok(ChannelRef {
-            id: r.try_get("id")?,
-            address: r.try_get("address")?,
-            team_id: r.try_get("team_id")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(channel_from_row).transpose()
 }
 
 async fn channel_by_id(db: &Db, id: i64) -> Result<Option<ChannelRef>, AppError> {
@@ -142,14 +144,7 @@ async fn channel_by_id(db: &Db, id: i64) -> Result<Option<ChannelRef>, AppError>
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|r| {
-        Ok(ChannelRef {
-            id: r.try_get("id")?,
-            address: r.try_get("address")?,
-            team_id: r.try_get("team_id")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(channel_from_row).transpose()
 }
 
 /// Keeps a message that did not become a thread entry.
@@ -299,11 +294,7 @@ pub async fn ingest(
     };
 
     let own_address = mailbox_base(&sender) == channel.address
-        || sqlx::query("SELECT id FROM channels WHERE address = $1")
-            .bind(mailbox_base(&sender))
-            .fetch_optional(db.pool())
-            .await?
-            .is_some();
+        || channel_for_address(db, &sender).await?.is_some();
     if own_address && source != Source::Import {
         return quarantine(
             db,
