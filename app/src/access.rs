@@ -133,6 +133,9 @@ mod tests {
                 team_ids: vec![1, 2],
             },
             availability: Availability::Available,
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Default::default(),
         }
     }
 

@@ -47,11 +47,18 @@ pub struct WriteTx {
     /// Events to write just before commit (see [`crate::events::log`]).
     events: Vec<PendingEvent>,
     committed: Arc<Notify>,
+    kind: DbKind,
 }
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Which database this transaction runs on (for the few statements
+    /// that differ, such as row locks).
+    pub fn kind(&self) -> DbKind {
+        self.kind
     }
 
     /// Records an event; it is written with the transaction's last
@@ -162,6 +169,7 @@ impl Db {
             _guard: guard,
             events: Vec::new(),
             committed: self.committed.clone(),
+            kind: self.kind,
         })
     }
 
@@ -204,6 +212,12 @@ fn sqlite_path(url: &str) -> Option<String> {
 }
 
 /// Now, in Unix epoch milliseconds.
+/// The JSON text stored in a JSON column. The values are plain data
+/// structures (no maps with non-string keys), which always serialise.
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises to JSON")
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

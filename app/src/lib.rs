@@ -11,11 +11,16 @@
 
 pub mod access;
 pub mod auth;
+pub mod business_hours;
 pub mod channels;
 pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod routing;
+pub mod settings;
+pub mod sidebar;
+pub mod sla;
 pub mod tickets;
 pub mod time_fmt;
 pub mod users;
@@ -74,6 +79,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
                 <Route path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async/>
                 <Route path=path!("/settings/channels") view=channels::settings::ChannelsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/help-desk") view=settings::HelpDeskSettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/sidebar") view=sidebar::editor::SidebarEditorPage ssr=SsrMode::Async/>
                 <Route
                     path=path!("/views/:view/tickets/:number")
                     view=workspace::Workspace

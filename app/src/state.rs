@@ -55,6 +55,9 @@ pub struct Config {
     /// How often an IMAP mailbox without IDLE is polled, and how long an
     /// IDLE waits before it is renewed.
     pub imap_poll_ms: u64,
+    /// How often working hours are compared with the clock (hours are given
+    /// to the minute; availability changes within this of a boundary).
+    pub working_hours_check_ms: u64,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             outbox_retry_base_ms: 30_000,
             outbox_poll_ms: 500,
             imap_poll_ms: 60_000,
+            working_hours_check_ms: 15_000,
         }
     }
 }

@@ -114,12 +114,22 @@ pub fn without_nagle(
     })
 }
 
+/// Starts the help desk's background work: routing of new and waiting
+/// tickets, the SLA timer and working hours. Each reads its work from the
+/// database and the event hub, so any number of processes can run them.
+pub fn start_background_tasks(state: &AppState) {
+    tokio::spawn(app::routing::worker::run(state.clone()));
+    tokio::spawn(app::sla::service::run_timer(state.clone()));
+    tokio::spawn(app::users::schedule::run(state.clone()));
+}
+
 /// Serves `state` on `listener` in a background task.
 pub async fn spawn(listener: tokio::net::TcpListener, state: AppState) -> Running {
     let addr = listener
         .local_addr()
         .expect("bound listener has an address");
     let mail = app::channels::email::start(&state).expect("start the mail tasks");
+    start_background_tasks(&state);
     let app = router(state.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(

@@ -110,6 +110,7 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("Ayuda is running at http://{addr}");
     let mail = app::channels::email::start(&state)?;
+    server::start_background_tasks(&state);
     if let Some(smtp) = mail.smtp_addr {
         println!("Receiving email by SMTP at {smtp}");
     }

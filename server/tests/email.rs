@@ -6,9 +6,9 @@
 mod common;
 
 use common::mail::{deliver, email, free_port, header, imap_server, SmtpSink, IMAP_PASSWORD};
-use common::{send, Backend, TestApp};
+use common::{eventually, send, Backend, TestApp};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SUPPORT: &str = "support@help.test";
 
@@ -40,21 +40,6 @@ async fn connect(
     let (status, channel) = send(admin.post(app.url("/api/v1/channels")).json(&body)).await;
     assert_eq!(status, 201, "{channel}");
     channel
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn tickets(app: &TestApp, admin: &reqwest::Client) -> Vec<Value> {

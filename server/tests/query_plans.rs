@@ -18,7 +18,9 @@ async fn default_views_use_their_partial_indexes_on_sqlite() {
         for cursor in [None, Some("1795000000000_42".to_string())] {
             let q = TicketQuery {
                 view: Some(view),
-                sort: SortKey::Updated,
+                // Each view in its own order.
+                sort: view.default_sort().0,
+                asc: view.default_sort().1,
                 cursor: cursor.clone(),
                 ..Default::default()
             };

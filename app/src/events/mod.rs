@@ -35,6 +35,13 @@ pub const VIEW_CHANGED: &str = "view.changed";
 pub const USER_UPDATED: &str = "user.updated";
 /// A user set themselves available or away.
 pub const USER_AVAILABILITY: &str = "user.availability";
+/// A super admin changed a setting (`data.settings` says which kind:
+/// calendars, routing, sla, sidebar). Settings pages and workspaces reload
+/// what they show of it.
+pub const SETTINGS_CHANGED: &str = "settings.changed";
+/// A ticket's SLA state changed by the passing of time (due soon, overdue)
+/// or by a recalculation; `data.sla` is its new list of goals.
+pub const TICKET_SLA: &str = "ticket.sla";
 /// A session ended (sign-out). Internal: never sent to clients; the
 /// user's live connections re-check their credential.
 pub const SESSION_ENDED: &str = "session.ended";

@@ -161,13 +161,33 @@ pub async fn insert_entry(
     .fetch_one(tx.conn())
     .await?;
     let id: i64 = row.try_get("id")?;
-    if kind == EntryKind::Inbound {
-        // For the "last customer message" filter of custom views.
-        sqlx::query("UPDATE tickets SET last_inbound_at = $1 WHERE id = $2")
+    match kind {
+        EntryKind::Inbound => {
+            // For the "last customer message" filter of custom views, and
+            // the start of the "next reply" SLA clock.
+            sqlx::query(
+                "UPDATE tickets SET last_inbound_at = $1, \
+                 awaiting_reply_since = COALESCE(awaiting_reply_since, $1) WHERE id = $2",
+            )
             .bind(now)
             .bind(ticket_id)
             .execute(tx.conn())
             .await?;
+            crate::sla::service::refresh(tx, ticket_id, now_ms()).await?;
+        }
+        EntryKind::Reply => {
+            // Answered: the first reply and the next reply clocks stop.
+            sqlx::query(
+                "UPDATE tickets SET first_reply_at = COALESCE(first_reply_at, $1), \
+                 awaiting_reply_since = NULL WHERE id = $2",
+            )
+            .bind(now)
+            .bind(ticket_id)
+            .execute(tx.conn())
+            .await?;
+            crate::sla::service::refresh(tx, ticket_id, now).await?;
+        }
+        _ => {}
     }
     tx.event(
         PendingEvent::ticket(
@@ -443,6 +463,9 @@ mod tests {
             role: Role::Agent,
             access: Default::default(),
             availability: Default::default(),
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Default::default(),
         };
         assert!(handle_matches("ana", &u));
         assert!(handle_matches("ana.ruiz", &u));

@@ -13,13 +13,22 @@ use {
     crate::views::ViewKey,
 };
 
-/// An open ticket with its thread.
+/// An open ticket with its thread and what its sidebar shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketDetail {
     pub ticket: Ticket,
     pub entries: Vec<ThreadEntry>,
     /// Does the caller follow the ticket?
     pub following: bool,
+    /// The sidebar layout the caller sees.
+    pub layout: crate::sidebar::SidebarLayout,
+    /// Open tickets per user against their capacity (the owner picker's
+    /// "3/10"); empty for collaborators, who cannot assign.
+    pub loads: Vec<crate::routing::Load>,
+    /// The contact's company, if known.
+    pub company: Option<String>,
+    /// The contact's other tickets the caller may see, newest first.
+    pub contact_tickets: Vec<Ticket>,
 }
 
 /// One page of a view (a default view's slug or a custom view's id). The
@@ -56,10 +65,38 @@ pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
         let ticket = super::service::get_by_number(&state.db, &user, number).await?;
         let entries = crate::messages::service::list(&state.db, &user, ticket.id).await?;
         let following = crate::views::service::is_following(&state.db, &user, ticket.id).await?;
+        let layout = crate::sidebar::service::for_user(&state.db, &user, None).await?;
+        let loads = if user.can_work_tickets() {
+            crate::routing::service::loads(&state.db).await?
+        } else {
+            Vec::new()
+        };
+        let (company, contact_tickets) = match ticket.contact_id {
+            Some(contact) => {
+                let company = crate::contacts::service::get(&state.db, &user, contact)
+                    .await?
+                    .company;
+                let q = super::TicketQuery {
+                    contact_id: Some(contact),
+                    sort: SortKey::Created,
+                    limit: Some(6),
+                    ..Default::default()
+                };
+                let mut others = super::service::list(&state.db, &user, &q).await?.tickets;
+                others.retain(|t| t.id != ticket.id);
+                others.truncate(5);
+                (company, others)
+            }
+            None => (None, Vec::new()),
+        };
         Ok(TicketDetail {
             ticket,
             entries,
             following,
+            layout,
+            loads,
+            company,
+            contact_tickets,
         })
     })
     .await

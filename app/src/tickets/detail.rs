@@ -5,6 +5,8 @@ use super::{channel_label, Priority, Ticket, CATEGORIES};
 use crate::error::server_error_message;
 use crate::events::Typing;
 use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
+use crate::routing::Load;
+use crate::sidebar::{CardKind, PropertySlot, SidebarLayout, TicketField};
 use crate::time_fmt::format_ms;
 use crate::workspace::{Live, Loads, Route, Ws};
 use leptos::prelude::*;
@@ -171,6 +173,10 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
         ticket,
         entries,
         following,
+        layout,
+        loads,
+        company,
+        contact_tickets,
     } = detail;
     view! {
         <div class="ticket-main" data-testid="ticket-pane" data-ticket-id=ticket.id.to_string()>
@@ -189,6 +195,8 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
                     {channel_label(&ticket.channel)}
                     " · created "
                     {format_ms(ticket.created_at)}
+                    " "
+                    <crate::sla::SlaBadge state=ticket.sla_state due_at=ticket.sla_due_at/>
                 </div>
                 <FollowButton ticket_id=ticket.id following/>
                 <Viewers ticket_id=ticket.id/>
@@ -197,7 +205,7 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
                 {entries.into_iter().map(|e| view! { <Entry entry=e/> }).collect_view()}
             </ol>
         </div>
-        <Sidebar ticket/>
+        <Sidebar ticket layout loads company contact_tickets/>
     }
 }
 
@@ -417,10 +425,92 @@ fn Composer(ticket_id: Memo<Option<i64>>, newest_entry: Memo<Option<i64>>) -> im
     }
 }
 
+/// The right sidebar: the cards of the caller's layout, in its order.
 #[component]
-fn Sidebar(ticket: Ticket) -> impl IntoView {
+fn Sidebar(
+    ticket: Ticket,
+    layout: SidebarLayout,
+    loads: Vec<Load>,
+    company: Option<String>,
+    contact_tickets: Vec<Ticket>,
+) -> impl IntoView {
+    let version = layout.version.to_string();
+    let team = layout.team_id.map(|t| t.to_string()).unwrap_or_default();
+    let cards = layout
+        .cards
+        .into_iter()
+        .map(|card| {
+            let heading = card.heading();
+            let body = match card.kind {
+                CardKind::Contact => match (ticket.contact_name.clone(), ticket.contact_email.clone()) {
+                    (Some(name), email) => view! {
+                        <p class="contact-name">{name}</p>
+                        <p class="muted">{email.unwrap_or_default()}</p>
+                    }
+                    .into_any(),
+                    _ => view! { <p class="muted">"No contact"</p> }.into_any(),
+                },
+                CardKind::Company => match company.clone() {
+                    Some(name) => view! { <p>{name}</p> }.into_any(),
+                    None => view! { <p class="muted">"No company"</p> }.into_any(),
+                },
+                CardKind::Properties => view! {
+                    <PropertiesCard ticket=ticket.clone() slots=card.properties.clone() loads=loads.clone()/>
+                }
+                .into_any(),
+                CardKind::Sla => view! { <crate::sla::SlaGoals goals=ticket.sla.clone()/> }.into_any(),
+                CardKind::ContactTickets => {
+                    view! { <ContactTickets tickets=contact_tickets.clone()/> }.into_any()
+                }
+                CardKind::Calls => {
+                    view! { <p class="muted">"No call recordings on this ticket."</p> }.into_any()
+                }
+            };
+            view! {
+                <section class="card" data-testid=format!("{}-card", card.kind.as_str().replace('_', "-"))>
+                    <h3>{heading}</h3>
+                    {body}
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <aside class="sidebar" aria-label="Ticket details" data-testid="sidebar"
+            data-layout-version=version data-layout-team=team>
+            {cards}
+        </aside>
+    }
+}
+
+/// The contact's other tickets, each a link.
+#[component]
+fn ContactTickets(tickets: Vec<Ticket>) -> impl IntoView {
+    let route = expect_context::<Route>();
+    if tickets.is_empty() {
+        return view! { <p class="muted">"No other tickets."</p> }.into_any();
+    }
+    view! {
+        <ul class="contact-tickets">
+            {tickets.into_iter().map(|t| {
+                let number = t.number;
+                view! {
+                    <li>
+                        <A href=move || route.ticket_href(number)>{format!("#{number} {}", t.subject)}</A>
+                        " "<span class=format!("badge status-{}", t.status_category.as_str())>{t.status}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// The chosen ticket properties: editable ones as controls (for those who
+/// may work tickets), the rest as facts.
+#[component]
+fn PropertiesCard(ticket: Ticket, slots: Vec<PropertySlot>, loads: Vec<Load>) -> impl IntoView {
     let ws = expect_context::<Ws>();
-    let editable = ws.me().can_work_tickets();
+    let can_edit = ws.me().can_work_tickets();
     let update = ws.update;
     let id = ticket.id;
     let change = move |field: &'static str| {
@@ -434,89 +524,132 @@ fn Sidebar(ticket: Ticket) -> impl IntoView {
     };
     let error = move || crate::error::failure_message(update.value().get());
     let meta = ws.meta.get_value();
-    let statuses = meta
-        .pipelines
-        .iter()
-        .find(|p| p.id == ticket.pipeline_id)
-        .map(|p| p.statuses.clone())
-        .unwrap_or_default();
-    let owners: Vec<_> = meta
-        .users
-        .iter()
-        .filter(|u| u.can_work_tickets())
-        .cloned()
-        .collect();
-    let t = ticket.clone();
+    let t = ticket;
+    let mut controls = Vec::new();
+    let mut facts = Vec::new();
+    for slot in slots {
+        let editable = can_edit && slot.editable;
+        let label = slot.field.label();
+        let fact = |value: String| view! { <dt>{label}</dt><dd>{value}</dd> }.into_any();
+        match slot.field {
+            TicketField::Status if slot.editable => {
+                let statuses = meta
+                    .pipelines
+                    .iter()
+                    .find(|p| p.id == t.pipeline_id)
+                    .map(|p| p.statuses.clone())
+                    .unwrap_or_default();
+                let current = t.status_id;
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-status" disabled=!editable on:change=change("status_id")>
+                            {statuses.into_iter().map(|s| view! {
+                                <option value=s.id.to_string() selected=s.id == current>{s.name}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
+            TicketField::Priority if slot.editable => {
+                let current = t.priority;
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-priority" disabled=!editable on:change=change("priority")>
+                            {Priority::ALL.into_iter().map(|p| view! {
+                                <option value=p.as_str() selected=p == current>{p.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
+            TicketField::Category if slot.editable => {
+                let current = t.category.clone();
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-category" disabled=!editable on:change=change("category")>
+                            <option value="" selected=current.is_none()>"—"</option>
+                            {CATEGORIES.into_iter().map(|c| view! {
+                                <option value=c selected=current.as_deref() == Some(c)>{c}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
+            TicketField::Owner if slot.editable => {
+                let owners: Vec<_> = meta
+                    .users
+                    .iter()
+                    .filter(|u| u.can_work_tickets())
+                    .cloned()
+                    .collect();
+                let current = t.owner_id;
+                let loads = loads.clone();
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-owner" disabled=!editable on:change=change("owner_id")>
+                            <option value="" selected=current.is_none()>"Unassigned"</option>
+                            {owners.into_iter().map(|u| {
+                                let uid = u.id;
+                                let load = loads.iter().find(|l| l.user_id == uid).map(|l| format!(" · {}", l.label())).unwrap_or_default();
+                                let text = move || match ws.live.availability.with(|m| m.get(&uid).copied()) {
+                                    Some(crate::users::Availability::Away) => format!("{} (away){load}", u.name),
+                                    _ => format!("{}{load}", u.name),
+                                };
+                                view! { <option value=uid.to_string() selected=current == Some(uid)>{text}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
+            TicketField::Team if slot.editable => {
+                let current = t.team_id;
+                let teams = meta.teams.clone();
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-team" disabled=!editable on:change=change("team_id")>
+                            <option value="" selected=current.is_none()>"No team"</option>
+                            {teams.into_iter().map(|team| view! {
+                                <option value=team.id.to_string() selected=current == Some(team.id)>{team.name}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
+            TicketField::Status => facts.push(fact(t.status.clone())),
+            TicketField::Priority => facts.push(fact(t.priority.label().to_string())),
+            TicketField::Category => {
+                facts.push(fact(t.category.clone().unwrap_or_else(|| "—".into())))
+            }
+            TicketField::Owner => facts.push(fact(
+                t.owner_name.clone().unwrap_or_else(|| "Unassigned".into()),
+            )),
+            TicketField::Team => {
+                facts.push(fact(t.team_name.clone().unwrap_or_else(|| "—".into())))
+            }
+            TicketField::Channel => facts.push(fact(channel_label(&t.channel).to_string())),
+            TicketField::Pipeline => {
+                let name = meta
+                    .pipelines
+                    .iter()
+                    .find(|p| p.id == t.pipeline_id)
+                    .map(|p| p.name.clone());
+                facts.push(fact(name.unwrap_or_else(|| "—".into())))
+            }
+            TicketField::Created => facts.push(fact(format_ms(t.created_at))),
+            TicketField::LastActivity => facts.push(fact(format_ms(t.updated_at))),
+            TicketField::FirstReply => facts.push(fact(
+                t.first_reply_at
+                    .map(format_ms)
+                    .unwrap_or_else(|| "—".into()),
+            )),
+            TicketField::Closed => facts.push(fact(
+                t.closed_at.map(format_ms).unwrap_or_else(|| "—".into()),
+            )),
+        }
+    }
     view! {
-        <aside class="sidebar" aria-label="Ticket details">
-            <section class="card" data-testid="contact-card">
-                <h3>"Contact"</h3>
-                {match (t.contact_name.clone(), t.contact_email.clone()) {
-                    (Some(name), email) => view! {
-                        <p class="contact-name">{name}</p>
-                        <p class="muted">{email.unwrap_or_default()}</p>
-                    }.into_any(),
-                    _ => view! { <p class="muted">"No contact"</p> }.into_any(),
-                }}
-            </section>
-            <section class="card">
-                <h3>"Ticket properties"</h3>
-                <label>"Status"
-                    <select data-testid="prop-status" disabled=!editable on:change=change("status_id")>
-                        {statuses.into_iter().map(|s| view! {
-                            <option value=s.id.to_string() selected=s.id == t.status_id>{s.name}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"Priority"
-                    <select data-testid="prop-priority" disabled=!editable on:change=change("priority")>
-                        {Priority::ALL.into_iter().map(|p| view! {
-                            <option value=p.as_str() selected=p == t.priority>{p.label()}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"Category"
-                    <select data-testid="prop-category" disabled=!editable on:change=change("category")>
-                        <option value="" selected=t.category.is_none()>"—"</option>
-                        {CATEGORIES.into_iter().map(|c| view! {
-                            <option value=c selected=t.category.as_deref() == Some(c)>{c}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"Owner"
-                    <select data-testid="prop-owner" disabled=!editable on:change=change("owner_id")>
-                        <option value="" selected=t.owner_id.is_none()>"Unassigned"</option>
-                        {owners.into_iter().map(|u| {
-                            let id = u.id;
-                            let label = move || match ws.live.availability.with(|m| m.get(&id).copied()) {
-                                Some(crate::users::Availability::Away) => format!("{} (away)", u.name),
-                                _ => u.name.clone(),
-                            };
-                            view! {
-                                <option value=id.to_string() selected=t.owner_id == Some(id)>{label}</option>
-                            }
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"Team"
-                    <select data-testid="prop-team" disabled=!editable on:change=change("team_id")>
-                        <option value="" selected=t.team_id.is_none()>"No team"</option>
-                        {meta.teams.into_iter().map(|team| view! {
-                            <option value=team.id.to_string() selected=t.team_id == Some(team.id)>{team.name}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <p class="form-error" role="alert" data-testid="prop-error">{error}</p>
-            </section>
-            <section class="card">
-                <h3>"Activity"</h3>
-                <dl class="facts">
-                    <dt>"Created"</dt><dd>{format_ms(t.created_at)}</dd>
-                    <dt>"Last activity"</dt><dd>{format_ms(t.updated_at)}</dd>
-                    <dt>"First reply"</dt><dd>{t.first_reply_at.map(format_ms).unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Closed"</dt><dd>{t.closed_at.map(format_ms).unwrap_or_else(|| "—".into())}</dd>
-                </dl>
-            </section>
-        </aside>
+        {controls}
+        {(!facts.is_empty()).then(|| view! { <dl class="facts">{facts}</dl> })}
+        <p class="form-error" role="alert" data-testid="prop-error">{error}</p>
     }
 }

@@ -244,6 +244,10 @@ fn Table(tickets: Vec<Ticket>, columns: Vec<Column>, me: i64) -> impl IntoView {
                                 Column::Category => view! { <td>{t.category.clone().unwrap_or_else(|| "—".into())}</td> }.into_any(),
                                 Column::Created => view! { <td class="when">{format_ms(t.created_at)}</td> }.into_any(),
                                 Column::Updated => view! { <td class="when">{format_ms(t.updated_at)}</td> }.into_any(),
+                                Column::Sla => view! {
+                                    <td><crate::sla::SlaBadge state=t.sla_state due_at=t.sla_due_at/></td>
+                                }
+                                .into_any(),
                             })
                             .collect_view();
                         view! {

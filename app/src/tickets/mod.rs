@@ -6,6 +6,8 @@
 pub mod api;
 pub mod create;
 pub mod detail;
+#[cfg(feature = "ssr")]
+pub mod facts;
 pub mod list;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -175,6 +177,15 @@ pub struct Ticket {
     pub updated_at: i64,
     pub first_reply_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// The most urgent state of the running SLA clocks (none running: null).
+    #[serde(default)]
+    pub sla_state: Option<crate::sla::SlaState>,
+    /// The earliest due time of the running SLA clocks.
+    #[serde(default)]
+    pub sla_due_at: Option<i64>,
+    /// Each SLA goal's clock: its state and due time.
+    #[serde(default)]
+    pub sla: Vec<crate::sla::TicketSla>,
 }
 
 /// One page of a ticket list. `next_cursor` fetches the following page.
@@ -197,14 +208,18 @@ pub enum SortKey {
     Created,
     Priority,
     Number,
+    /// The earliest due time of the running SLA goals (tickets without one
+    /// last).
+    SlaDue,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 4] = [
+    pub const ALL: [SortKey; 5] = [
         SortKey::Updated,
         SortKey::Created,
         SortKey::Priority,
         SortKey::Number,
+        SortKey::SlaDue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +228,7 @@ impl SortKey {
             SortKey::Created => "created",
             SortKey::Priority => "priority",
             SortKey::Number => "number",
+            SortKey::SlaDue => "sla_due",
         }
     }
 
@@ -226,6 +242,7 @@ impl SortKey {
             SortKey::Created => "Created",
             SortKey::Priority => "Priority",
             SortKey::Number => "Number",
+            SortKey::SlaDue => "SLA due",
         }
     }
 }

@@ -11,9 +11,11 @@ use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::service::{insert_entry, insert_timeline_event};
 use crate::messages::{sanitize, EntryKind};
+use crate::sla::SlaState;
 use crate::users::service::required_text;
 use crate::users::{Role, User};
 use crate::views;
+use crate::views::ViewId;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -25,7 +27,7 @@ const MAX_SUBJECT_CHARS: usize = 250;
 const SELECT: &str = "SELECT t.id, t.number, t.subject, t.pipeline_id, t.status_id, s.name AS status, \
     t.status_category, t.priority, t.category, t.owner_id, o.name AS owner_name, t.team_id, \
     tm.name AS team_name, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, \
-    t.created_at, t.updated_at, t.first_reply_at, t.closed_at \
+    t.created_at, t.updated_at, t.first_reply_at, t.closed_at, t.sla_state, t.sla_due_at \
     FROM tickets t JOIN pipeline_statuses s ON s.id = t.status_id \
     LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN teams tm ON tm.id = t.team_id \
     LEFT JOIN contacts c ON c.id = t.contact_id";
@@ -55,6 +57,13 @@ fn from_row(row: &AnyRow) -> Result<Ticket, AppError> {
         updated_at: row.try_get("updated_at")?,
         first_reply_at: row.try_get("first_reply_at")?,
         closed_at: row.try_get("closed_at")?,
+        sla_state: row
+            .try_get::<Option<String>, _>("sla_state")?
+            .and_then(|s| SlaState::parse(&s)),
+        sla_due_at: row
+            .try_get::<Option<i64>, _>("sla_due_at")?
+            .filter(|d| *d != crate::sla::NO_DUE_TIME),
+        sla: Vec::new(),
     })
 }
 
@@ -415,6 +424,10 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
         )
         .at(row.at),
     );
+    if row.owner_id.is_none() {
+        crate::routing::service::mark_new(tx, id).await?;
+    }
+    crate::sla::service::refresh(tx, id, now_ms()).await?;
     Ok(id)
 }
 
@@ -430,7 +443,7 @@ pub async fn get_by_number(db: &Db, actor: &User, number: i64) -> Result<Ticket,
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    visible(actor, from_row(&row)?)
+    with_sla(db, visible(actor, from_row(&row)?)?).await
 }
 
 fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> {
@@ -441,6 +454,13 @@ fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> {
     }
 }
 
+/// A ticket row with its SLA goals.
+async fn with_sla(db: &Db, mut ticket: Ticket) -> Result<Ticket, AppError> {
+    ticket.sla =
+        crate::sla::service::for_ticket(&mut *db.pool().acquire().await?, ticket.id).await?;
+    Ok(ticket)
+}
+
 /// A ticket by id without an access check: for returning what the caller
 /// just created or changed.
 async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
@@ -449,7 +469,7 @@ async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    from_row(&row)
+    with_sla(db, from_row(&row)?).await
 }
 
 fn sort_column(key: SortKey) -> &'static str {
@@ -458,6 +478,8 @@ fn sort_column(key: SortKey) -> &'static str {
         SortKey::Created => "t.created_at",
         SortKey::Priority => "t.priority",
         SortKey::Number => "t.number",
+        // No running goal sorts after every due time.
+        SortKey::SlaDue => "COALESCE(t.sla_due_at, 9007199254740991)",
     }
 }
 
@@ -467,6 +489,7 @@ fn sort_value(key: SortKey, t: &Ticket) -> i64 {
         SortKey::Created => t.created_at,
         SortKey::Priority => t.priority.rank(),
         SortKey::Number => t.number,
+        SortKey::SlaDue => t.sla_due_at.unwrap_or(crate::sla::NO_DUE_TIME),
     }
 }
 
@@ -532,7 +555,12 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
     if let Some(c) = q.contact_id {
         sql.push(" AND t.contact_id = ").bind_int(c);
     }
-    let col = sort_column(q.sort);
+    let col = match (q.view, q.sort) {
+        // Every ticket in the SLA views has a due time (see
+        // sla::service::summary), so they page along the SLA index.
+        (Some(ViewId::SlaDueSoon | ViewId::SlaOverdue), SortKey::SlaDue) => "t.sla_due_at",
+        _ => sort_column(q.sort),
+    };
     let (cmp, dir) = if q.asc { (">", "ASC") } else { ("<", "DESC") };
     if let Some(cursor) = q.cursor.as_deref().filter(|c| !c.is_empty()) {
         let (value, id) = decode_cursor(cursor)?;
@@ -559,6 +587,11 @@ pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, 
     } else {
         None
     };
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let mut sla = crate::sla::service::for_tickets(db, &ids).await?;
+    for t in &mut tickets {
+        t.sla = sla.remove(&t.id).unwrap_or_default();
+    }
     Ok(TicketPage {
         tickets,
         next_cursor,
@@ -696,6 +729,7 @@ pub async fn update(
     set.query().execute(tx.conn()).await?;
     let text = format!("{} {}.", actor.name, changes.join(", "));
     insert_timeline_event(&mut tx, id, Some(actor.id), &text, now).await?;
+    crate::sla::service::refresh(&mut tx, id, now).await?;
     let moved = fields.contains_key("owner_id") || fields.contains_key("team_id");
     let mut event = PendingEvent::ticket(
         events::TICKET_UPDATED,

@@ -1,9 +1,14 @@
 //! Users, their roles, and teams.
 
 #[cfg(feature = "ssr")]
+pub mod schedule;
+#[cfg(feature = "ssr")]
 pub mod service;
+pub mod settings;
 
 use crate::access::{Access, AccessScope};
+use crate::business_hours::WeeklyHours;
+use crate::routing::Capacity;
 use serde::{Deserialize, Serialize};
 
 /// What a user may do in the help desk.
@@ -56,8 +61,24 @@ pub struct User {
     pub role: Role,
     /// Which tickets this user may see (see [`crate::access`]).
     pub access: Access,
-    /// Available or away, as the user set it.
+    /// Available or away: set by the user (or an admin), and by their
+    /// working hours as they begin and end.
     pub availability: Availability,
+    /// IANA timezone of the user's working hours.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Weekly working hours; outside them the user becomes Away (they can
+    /// override that until the next start or end of their hours). None:
+    /// availability changes only by hand.
+    #[serde(default)]
+    pub working_hours: Option<WeeklyHours>,
+    /// The most open tickets routing gives them.
+    #[serde(default)]
+    pub capacity: Capacity,
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 /// Whether an agent is at work right now. Set by the agent, shown to the
@@ -180,6 +201,16 @@ pub struct UserPatch {
     /// false deactivates: the user can no longer sign in and their open
     /// sessions and live connections end.
     pub active: Option<bool>,
+    /// Sets their availability now (it holds until their working hours
+    /// next begin or end).
+    pub availability: Option<Availability>,
+    /// IANA timezone name, e.g. `Europe/Madrid`.
+    pub timezone: Option<String>,
+    /// Replaces their weekly working hours; an empty list removes them
+    /// (availability then changes only by hand).
+    pub working_hours: Option<WeeklyHours>,
+    /// Replaces their routing capacity.
+    pub capacity: Option<Capacity>,
 }
 
 #[cfg(test)]
@@ -203,6 +234,9 @@ mod tests {
             role: Role::Collaborator,
             access: Access::default(),
             availability: Availability::Available,
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Capacity::default(),
         };
         assert!(!u.can_work_tickets());
         u.role = Role::Agent;

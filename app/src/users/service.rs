@@ -13,7 +13,8 @@ use sqlx::{AnyConnection, Row};
 
 /// The columns [`user_from_row`] reads, for a `users` table aliased `u`.
 pub const USER_COLUMNS: &str =
-    "u.id, u.email, u.name, u.role, u.access_scope, u.include_unassigned, u.availability";
+    "u.id, u.email, u.name, u.role, u.access_scope, u.include_unassigned, u.availability, \
+     u.timezone, u.working_hours, u.capacity";
 
 /// A user from a row of [`USER_COLUMNS`], without their team ids (see
 /// [`with_teams`]).
@@ -33,7 +34,20 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, AppError> {
             team_ids: Vec::new(),
         },
         availability: Availability::parse(&availability).ok_or(AppError::Internal)?,
+        timezone: row.try_get("timezone")?,
+        working_hours: json_column(row, "working_hours")?,
+        capacity: json_column(row, "capacity")?.unwrap_or_default(),
     })
+}
+
+/// A nullable JSON column, parsed.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<T>, AppError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|_| AppError::Internal))
+        .transpose()
 }
 
 /// Fills in the user's team ids, which only the `teams` access scope reads
@@ -212,6 +226,9 @@ pub async fn create_unchecked(db: &Db, input: NewUser) -> Result<User, AppError>
             },
         },
         availability: Availability::Available,
+        timezone: "UTC".into(),
+        working_hours: None,
+        capacity: Default::default(),
     })
 }
 
@@ -291,6 +308,48 @@ pub async fn update(db: &Db, actor: &User, id: i64, patch: UserPatch) -> Result<
     if let Some(active) = patch.active {
         set.push(", active = ").bind_int(i64::from(active));
     }
+    if let Some(availability) = patch.availability {
+        set.push(", availability = ")
+            .bind_text(availability.as_str());
+        tx.event(PendingEvent::global(
+            USER_AVAILABILITY,
+            Some(actor.id),
+            json!({ "user_id": id, "availability": availability }),
+        ));
+    }
+    if let Some(timezone) = &patch.timezone {
+        let tz = crate::business_hours::clock::parse_timezone(timezone).ok_or_else(|| {
+            AppError::invalid(
+                "timezone",
+                format!("“{timezone}” is not a timezone (use a name such as Europe/Madrid)."),
+            )
+        })?;
+        set.push(", timezone = ").bind_text(tz.name());
+    }
+    if let Some(hours) = &patch.working_hours {
+        crate::business_hours::validate_weekly(hours)
+            .map_err(|m| AppError::invalid("working_hours", m))?;
+        match hours.is_empty() {
+            true => set.push(", working_hours = NULL"),
+            false => set
+                .push(", working_hours = ")
+                .bind_text(crate::db::to_json(hours)),
+        };
+    }
+    if patch.timezone.is_some() || patch.working_hours.is_some() {
+        // The hours now mean other instants: the schedule is looked at
+        // afresh (once: PostgreSQL refuses a column set twice).
+        set.push(", schedule_state = NULL");
+    }
+    if let Some(capacity) = &patch.capacity {
+        validate_capacity(tx.conn(), capacity).await?;
+        match capacity.is_unlimited() {
+            true => set.push(", capacity = NULL"),
+            false => set
+                .push(", capacity = ")
+                .bind_text(crate::db::to_json(capacity)),
+        };
+    }
     set.push(" WHERE id = ").bind_int(id);
     set.query().execute(tx.conn()).await?;
     if let Some(teams) = &patch.teams {
@@ -316,6 +375,36 @@ pub async fn update(db: &Db, actor: &User, id: i64, patch: UserPatch) -> Result<
     .fetch_one(db.pool())
     .await?;
     with_teams(db, user_from_row(&row)?).await
+}
+
+/// Checks a routing capacity: sensible limits, known channels and statuses.
+async fn validate_capacity(
+    conn: &mut AnyConnection,
+    capacity: &crate::routing::Capacity,
+) -> Result<(), AppError> {
+    let bad = |m: String| AppError::invalid("capacity", m);
+    let limits = capacity
+        .max_open
+        .iter()
+        .chain(capacity.per_channel.values());
+    if limits.into_iter().any(|n| !(0..=10_000).contains(n)) {
+        return Err(bad(
+            "Capacity limits are between 0 and 10000 open tickets.".into()
+        ));
+    }
+    for channel in capacity.per_channel.keys() {
+        if !crate::tickets::CHANNELS.contains(&channel.as_str()) {
+            return Err(bad(format!("“{channel}” is not a channel.")));
+        }
+    }
+    for status in &capacity.excluded_statuses {
+        sqlx::query("SELECT id FROM pipeline_statuses WHERE id = $1")
+            .bind(*status)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| bad(format!("Status {status} does not exist.")))?;
+    }
+    Ok(())
 }
 
 /// Sets the caller's own availability; everyone sees it live.

@@ -82,11 +82,20 @@ fn value_options(ws: &Ws, property: Property) -> Option<Vec<(String, String)>> {
             });
             options
         }
+        Property::SlaState => [
+            crate::sla::SlaState::OnTrack,
+            crate::sla::SlaState::DueSoon,
+            crate::sla::SlaState::Overdue,
+        ]
+        .iter()
+        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+        .collect(),
         Property::Contact
         | Property::Company
         | Property::CreatedAt
         | Property::UpdatedAt
-        | Property::LastCustomerMessageAt => return None,
+        | Property::LastCustomerMessageAt
+        | Property::SlaDueAt => return None,
     })
 }
 

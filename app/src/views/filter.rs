@@ -39,10 +39,15 @@ pub enum Property {
     UpdatedAt,
     /// When the customer last wrote.
     LastCustomerMessageAt,
+    /// The most pressing state of the running SLA goals (on_track,
+    /// due_soon, overdue); unknown when none runs.
+    SlaState,
+    /// When the next SLA goal is due.
+    SlaDueAt,
 }
 
 impl Property {
-    pub const ALL: [Property; 13] = [
+    pub const ALL: [Property; 15] = [
         Property::Status,
         Property::StatusCategory,
         Property::Priority,
@@ -56,6 +61,8 @@ impl Property {
         Property::CreatedAt,
         Property::UpdatedAt,
         Property::LastCustomerMessageAt,
+        Property::SlaState,
+        Property::SlaDueAt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +80,8 @@ impl Property {
             Property::CreatedAt => "created_at",
             Property::UpdatedAt => "updated_at",
             Property::LastCustomerMessageAt => "last_customer_message_at",
+            Property::SlaState => "sla_state",
+            Property::SlaDueAt => "sla_due_at",
         }
     }
 
@@ -95,13 +104,18 @@ impl Property {
             Property::CreatedAt => "Created",
             Property::UpdatedAt => "Last activity",
             Property::LastCustomerMessageAt => "Last customer message",
+            Property::SlaState => "SLA state",
+            Property::SlaDueAt => "SLA due",
         }
     }
 
     pub fn is_date(self) -> bool {
         matches!(
             self,
-            Property::CreatedAt | Property::UpdatedAt | Property::LastCustomerMessageAt
+            Property::CreatedAt
+                | Property::UpdatedAt
+                | Property::LastCustomerMessageAt
+                | Property::SlaDueAt
         )
     }
 
@@ -115,6 +129,8 @@ impl Property {
                 | Property::Contact
                 | Property::Company
                 | Property::LastCustomerMessageAt
+                | Property::SlaState
+                | Property::SlaDueAt
         )
     }
 
@@ -270,10 +286,12 @@ pub enum Column {
     Category,
     Created,
     Updated,
+    /// The most pressing SLA goal: its state and due time.
+    Sla,
 }
 
 impl Column {
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Number,
         Column::Subject,
         Column::Contact,
@@ -285,15 +303,17 @@ impl Column {
         Column::Category,
         Column::Created,
         Column::Updated,
+        Column::Sla,
     ];
 
     /// The columns of the default views, and of a new custom view.
-    pub const DEFAULT: [Column; 7] = [
+    pub const DEFAULT: [Column; 8] = [
         Column::Number,
         Column::Subject,
         Column::Contact,
         Column::Status,
         Column::Priority,
+        Column::Sla,
         Column::Owner,
         Column::Updated,
     ];
@@ -311,6 +331,7 @@ impl Column {
             Column::Category => "category",
             Column::Created => "created",
             Column::Updated => "updated",
+            Column::Sla => "sla",
         }
     }
 
@@ -331,6 +352,7 @@ impl Column {
             Column::Category => "Category",
             Column::Created => "Created",
             Column::Updated => "Last activity",
+            Column::Sla => "SLA",
         }
     }
 }
@@ -548,9 +570,24 @@ impl Condition {
                 })
                 .collect::<Result<_, _>>()
                 .map(Test::People),
-            Property::CreatedAt | Property::UpdatedAt | Property::LastCustomerMessageAt => Err(
-                bad(format!("{} cannot use “{}”.", p.label(), self.op.label())),
-            ),
+            Property::SlaState => values
+                .iter()
+                .map(|v| {
+                    crate::sla::SlaState::parse(&v.to_lowercase())
+                        .filter(|s| s.is_running())
+                        .map(|s| s.as_str().to_string())
+                        .ok_or_else(|| unknown(v))
+                })
+                .collect::<Result<_, _>>()
+                .map(Test::Texts),
+            Property::CreatedAt
+            | Property::UpdatedAt
+            | Property::LastCustomerMessageAt
+            | Property::SlaDueAt => Err(bad(format!(
+                "{} cannot use “{}”.",
+                p.label(),
+                self.op.label()
+            ))),
         }
     }
 }

@@ -35,14 +35,20 @@ pub enum ViewId {
     Followers,
     /// Closed tickets.
     Closed,
+    /// Tickets with an SLA goal due soon (none overdue), soonest first.
+    SlaDueSoon,
+    /// Tickets with an overdue SLA goal, most overdue first.
+    SlaOverdue,
 }
 
 impl ViewId {
     /// In their default order.
-    pub const ALL: [ViewId; 6] = [
+    pub const ALL: [ViewId; 8] = [
         ViewId::Unassigned,
         ViewId::Mine,
         ViewId::Open,
+        ViewId::SlaDueSoon,
+        ViewId::SlaOverdue,
         ViewId::Mentions,
         ViewId::Followers,
         ViewId::Closed,
@@ -67,6 +73,8 @@ impl ViewId {
             ViewId::Mentions => "mentions",
             ViewId::Followers => "followers",
             ViewId::Closed => "closed",
+            ViewId::SlaDueSoon => "sla_due_soon",
+            ViewId::SlaOverdue => "sla_overdue",
         }
     }
 
@@ -82,11 +90,22 @@ impl ViewId {
             ViewId::Mentions => "My mentions",
             ViewId::Followers => "Followers",
             ViewId::Closed => "Closed",
+            ViewId::SlaDueSoon => "SLA due soon",
+            ViewId::SlaOverdue => "SLA overdue",
         }
     }
 
     /// May someone with this role use the view? Collaborators (no seat)
     /// get My mentions, Followers and All open, as in HubSpot.
+    /// The order a view lists tickets in unless asked otherwise: the SLA
+    /// views put the most pressing first.
+    pub fn default_sort(self) -> (crate::tickets::SortKey, bool) {
+        match self {
+            ViewId::SlaDueSoon | ViewId::SlaOverdue => (crate::tickets::SortKey::SlaDue, true),
+            _ => Default::default(),
+        }
+    }
+
     pub fn available_to(self, role: Role) -> bool {
         role != Role::Collaborator
             || matches!(self, ViewId::Mentions | ViewId::Followers | ViewId::Open)
@@ -301,7 +320,9 @@ pub fn counts_from_buckets(buckets: &[CountBucket], user: &User) -> Vec<ViewCoun
                 ViewId::Mine => !b.closed && b.owner_id == Some(user.id),
                 ViewId::Open => !b.closed,
                 ViewId::Closed => b.closed,
-                ViewId::Mentions | ViewId::Followers => false,
+                ViewId::Mentions | ViewId::Followers | ViewId::SlaDueSoon | ViewId::SlaOverdue => {
+                    false
+                }
             };
             if counts {
                 totals[i] += b.n;
@@ -346,6 +367,9 @@ mod tests {
             role: crate::users::Role::Agent,
             access: Access::default(),
             availability: Default::default(),
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Default::default(),
         };
         let numbers = |u: &User| {
             counts_from_buckets(&buckets, u)

@@ -59,6 +59,12 @@ pub fn push_filter(sql: &mut SqlBuilder, view: ViewId, actor: &User) {
         ViewId::Closed => {
             sql.push(" AND t.status_category = 'closed'");
         }
+        ViewId::SlaDueSoon => {
+            sql.push(" AND t.sla_state = 'due_soon'");
+        }
+        ViewId::SlaOverdue => {
+            sql.push(" AND t.sla_state = 'overdue'");
+        }
     }
 }
 
@@ -78,6 +84,8 @@ fn column(property: Property) -> &'static str {
         Property::CreatedAt => "t.created_at",
         Property::UpdatedAt => "t.updated_at",
         Property::LastCustomerMessageAt => "t.last_inbound_at",
+        Property::SlaState => "t.sla_state",
+        Property::SlaDueAt => "t.sla_due_at",
     }
 }
 
@@ -770,7 +778,7 @@ pub async fn ticket_query(
             if !view.available_to(actor.role) {
                 return Err(AppError::not_found("View"));
             }
-            let (sort, asc) = sort.unwrap_or_default();
+            let (sort, asc) = sort.unwrap_or(view.default_sort());
             TicketQuery {
                 view: Some(view),
                 sort,
@@ -1128,6 +1136,9 @@ mod tests {
             role: crate::users::Role::Agent,
             access: Default::default(),
             availability: Default::default(),
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Default::default(),
         }
     }
 

@@ -199,6 +199,18 @@ impl Live {
                 // The open view may have changed what it lists.
                 self.list_epoch.update(|e| *e += 1);
             }
+            crate::events::SETTINGS_CHANGED => {
+                // A new sidebar layout or new SLA targets show on the open
+                // ticket (and in the list) without a reload.
+                match event.data.get("settings").and_then(|v| v.as_str()) {
+                    Some("sidebar") => self.ticket_epoch.update(|e| *e += 1),
+                    Some("sla") | Some("routing") => {
+                        self.ticket_epoch.update(|e| *e += 1);
+                        self.list_epoch.update(|e| *e += 1);
+                    }
+                    _ => {}
+                }
+            }
             crate::events::USER_AVAILABILITY => {
                 let user = event.data.get("user_id").and_then(|v| v.as_i64());
                 let availability = event

@@ -437,6 +437,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
                     })}
                     <button class="btn link" data-testid="choose-views" on:click=move |_| ws.view_panel.set(ViewPanel::Customize)>"Choose views"</button>
                     {me.is_admin().then(|| view! {
+                        <a class="btn link" href="/settings/help-desk" data-testid="settings-help-desk">"Settings"</a>
                         <a class="btn link" href="/settings/channels" data-testid="settings-channels">"Channels"</a>
                     })}
                 </div>

@@ -8,6 +8,7 @@ mod contacts;
 pub mod events;
 mod openapi;
 mod session;
+mod settings;
 mod tickets;
 mod users;
 mod views;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::get))
         .route("/users", get(users::list).post(users::create))
+        .route("/users/loads", get(settings::loads))
         .route("/users/{id}", patch(users::update))
         .route("/me/availability", put(users::set_availability))
         .route("/teams", get(users::list_teams).post(users::create_team))
@@ -81,6 +83,40 @@ pub fn router() -> Router<AppState> {
         .route("/email-quarantine", get(channels::quarantine))
         .route("/email-quarantine/{id}/raw", get(channels::quarantine_raw))
         .route("/attachments/{id}", get(channels::attachment))
+        .route(
+            "/calendars",
+            get(settings::list_calendars).post(settings::create_calendar),
+        )
+        .route(
+            "/calendars/{id}",
+            put(settings::update_calendar).delete(settings::delete_calendar),
+        )
+        .route(
+            "/routing-rules",
+            get(settings::list_rules).post(settings::create_rule),
+        )
+        .route(
+            "/routing-rules/{id}",
+            put(settings::update_rule).delete(settings::delete_rule),
+        )
+        .route(
+            "/sla-policies",
+            get(settings::list_policies).post(settings::create_policy),
+        )
+        .route(
+            "/sla-policies/{id}",
+            put(settings::update_policy).delete(settings::delete_policy),
+        )
+        .route(
+            "/sidebar-layouts",
+            get(settings::list_layouts).put(settings::save_layout),
+        )
+        .route("/sidebar-layouts/versions", get(settings::layout_versions))
+        .route("/sidebar-layouts/rollback", post(settings::rollback_layout))
+        .route(
+            "/sidebar-layouts/teams/{id}",
+            axum::routing::delete(settings::remove_team_layout),
+        )
         .route("/events", get(events::connect))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::from(AppError::not_found("API endpoint")) })

@@ -22,6 +22,13 @@ use utoipa::{Modify, OpenApi};
         super::channels::delete, super::channels::list_imports, super::channels::import_imap,
         super::channels::import_mbox, super::channels::get_import, super::channels::quarantine,
         super::channels::quarantine_raw, super::channels::attachment,
+        super::settings::list_calendars, super::settings::create_calendar, super::settings::update_calendar,
+        super::settings::delete_calendar, super::settings::list_rules, super::settings::create_rule,
+        super::settings::update_rule, super::settings::delete_rule, super::settings::loads,
+        super::settings::list_policies, super::settings::create_policy, super::settings::update_policy,
+        super::settings::delete_policy, super::settings::list_layouts, super::settings::save_layout,
+        super::settings::layout_versions, super::settings::rollback_layout,
+        super::settings::remove_team_layout,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = []))

@@ -1,0 +1,63 @@
+//! The help desk settings page (`/settings/help-desk`, super admins):
+//! routing, SLA goals, business-hours calendars and people's hours and
+//! capacity. Each section lives with its domain (`routing::settings`,
+//! `sla::settings`, `business_hours::editor`, `users::settings`); this page
+//! only lays them out. The sidebar editor has its own page
+//! (`/settings/sidebar`, [`crate::sidebar::editor`]).
+
+use crate::workspace::load_workspace;
+use leptos::prelude::*;
+
+/// The links between the settings pages, for super admins.
+#[component]
+pub fn SettingsNav(current: &'static str) -> impl IntoView {
+    let pages = [
+        ("/settings/help-desk", "Help desk"),
+        ("/settings/sidebar", "Ticket sidebar"),
+        ("/settings/channels", "Channels"),
+    ];
+    view! {
+        <nav class="settings-nav">
+            <a href="/views/unassigned" class="btn link">"← Workspace"</a>
+            {pages.into_iter().map(|(href, label)| view! {
+                <a href=href class="btn link" class:current=href == current>{label}</a>
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// What a page shows someone who may not change settings.
+pub fn not_allowed() -> AnyView {
+    view! { <p class="form-error" data-testid="settings-forbidden">"Only super admins can change settings."</p> }
+        .into_any()
+}
+
+#[component]
+pub fn HelpDeskSettingsPage() -> impl IntoView {
+    let meta = Resource::new(|| (), |_| load_workspace());
+    let epoch = RwSignal::new(0u32);
+    view! {
+        <div class="settings-page">
+            <SettingsNav current="/settings/help-desk"/>
+            <h1>"Help desk settings"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match meta.await {
+                        Ok(Some(meta)) if meta.me.is_admin() => view! {
+                            <div data-testid="settings-page">
+                                <crate::routing::settings::RoutingSection meta=meta.clone() epoch/>
+                                <crate::sla::settings::SlaSection meta=meta.clone() epoch/>
+                                <crate::business_hours::editor::CalendarsSection epoch/>
+                                <crate::users::settings::PeopleSection users=meta.users.clone()/>
+                            </div>
+                        }
+                        .into_any(),
+                        Ok(Some(_)) => not_allowed(),
+                        Ok(None) => view! { <leptos_router::components::Redirect path="/login"/> }.into_any(),
+                        Err(e) => view! { <p class="form-error">{crate::error::server_error_message(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
