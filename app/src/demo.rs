@@ -373,6 +373,70 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
     sqlx::query("UPDATE counters SET value = 200 WHERE name = 'ticket_number'")
         .execute(tx.conn())
         .await?;
+    seed_sla(&mut tx, now).await?;
     tx.commit().await?;
+    // The clocks of the open tickets under the policies just seeded.
+    crate::sla::service::recalculate_open(db).await?;
     Ok(true)
+}
+
+/// An office-hours calendar and two SLA policies, so the demo shows SLA
+/// states (and the SLA views have tickets): urgent and high tickets on
+/// 24/7 targets, the rest on office hours, paused while waiting on the
+/// customer.
+async fn seed_sla(tx: &mut crate::db::WriteTx, now: i64) -> Result<(), AppError> {
+    use crate::db::to_json;
+    let calendar: i64 = sqlx::query(
+        "INSERT INTO calendars (name, timezone, always_open, weekly, exceptions, created_at, updated_at) \
+         VALUES ('Office hours', 'Europe/Madrid', 0, $1, '[]', $2, $2) RETURNING id",
+    )
+    .bind(to_json(&crate::business_hours::office_hours()))
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("id")?;
+    let waiting: Vec<i64> =
+        sqlx::query("SELECT id FROM pipeline_statuses WHERE category = 'waiting'")
+            .fetch_all(tx.conn())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+    let urgent = vec![crate::views::Condition {
+        property: crate::views::Property::Priority,
+        op: crate::views::Operator::IsAnyOf,
+        values: vec!["urgent".into(), "high".into()],
+    }];
+    let policies = [
+        ("Urgent and high", to_json(&urgent), 60, 120, 24 * 60, None),
+        (
+            "Standard",
+            "[]".to_string(),
+            8 * 60,
+            8 * 60,
+            5 * 8 * 60,
+            Some(calendar),
+        ),
+    ];
+    for (position, (name, conditions, first, next, close, calendar)) in
+        policies.into_iter().enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO sla_policies (name, position, conditions, first_reply_minutes, next_reply_minutes, \
+             close_minutes, calendar_id, due_soon_minutes, pause_statuses, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 30, $8, $9, $9)",
+        )
+        .bind(name)
+        .bind(position as i64 + 1)
+        .bind(conditions)
+        .bind(first as i64)
+        .bind(next as i64)
+        .bind(close as i64)
+        .bind(calendar)
+        .bind(to_json(&waiting))
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
 }

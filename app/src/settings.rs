@@ -34,8 +34,24 @@ pub fn not_allowed() -> AnyView {
 
 #[component]
 pub fn HelpDeskSettingsPage() -> impl IntoView {
+    // Every resource is created here, outside the `Suspense`: one created
+    // inside it can exist twice on the server and once in the browser, and
+    // hydration would pair it with another's value (see
+    // `crate::workspace::Loads`).
     let meta = Resource::new(|| (), |_| load_workspace());
     let epoch = RwSignal::new(0u32);
+    let rules = Resource::new(
+        move || epoch.get(),
+        |_| crate::routing::settings::list_routing_rules(),
+    );
+    let policies = Resource::new(
+        move || epoch.get(),
+        |_| crate::sla::settings::list_sla_policies(),
+    );
+    let calendars = Resource::new(
+        move || epoch.get(),
+        |_| crate::business_hours::editor::list_calendars(),
+    );
     view! {
         <div class="settings-page">
             <SettingsNav current="/settings/help-desk"/>
@@ -45,9 +61,9 @@ pub fn HelpDeskSettingsPage() -> impl IntoView {
                     match meta.await {
                         Ok(Some(meta)) if meta.me.is_admin() => view! {
                             <div data-testid="settings-page">
-                                <crate::routing::settings::RoutingSection meta=meta.clone() epoch/>
-                                <crate::sla::settings::SlaSection meta=meta.clone() epoch/>
-                                <crate::business_hours::editor::CalendarsSection epoch/>
+                                <crate::routing::settings::RoutingSection meta=meta.clone() rules epoch/>
+                                <crate::sla::settings::SlaSection meta=meta.clone() policies calendars epoch/>
+                                <crate::business_hours::editor::CalendarsSection calendars epoch/>
                                 <crate::users::settings::PeopleSection users=meta.users.clone()/>
                             </div>
                         }

@@ -13,6 +13,7 @@
 
 mod email;
 mod live;
+mod settings;
 mod views;
 
 use serde::Serialize;
@@ -118,7 +119,7 @@ fn parse_args() -> Args {
             "--smtp" => a.smtp = Some(v),
             "--imap" => a.imap = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|email] [--smtp HOST:PORT] [--imap HOST:PORT]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|email|settings] [--smtp HOST:PORT] [--imap HOST:PORT]");
                 std::process::exit(2);
             }
         }
@@ -564,6 +565,11 @@ async fn main() {
 
     if a.only.as_deref().is_none_or(|o| o == "views") {
         views::measure(&client, &base, a.rate, a.seconds, &mut r).await;
+    }
+
+    // The settings' heavy paths: recalculating SLA clocks and routing.
+    if a.only.as_deref().is_none_or(|o| o == "settings") {
+        settings::measure(&client, &base, &db, &mut r).await;
     }
 
     if a.only.as_deref().is_none_or(|o| o == "ssr") {

@@ -158,8 +158,10 @@ fn holidays_text(list: &[DateException]) -> String {
 
 /// Calendars: the list, and a form to add or change one.
 #[component]
-pub fn CalendarsSection(epoch: RwSignal<u32>) -> impl IntoView {
-    let calendars = Resource::new(move || epoch.get(), |_| list_calendars());
+pub fn CalendarsSection(
+    calendars: Resource<Result<Vec<Calendar>, ServerFnError>>,
+    epoch: RwSignal<u32>,
+) -> impl IntoView {
     let save = ServerAction::<SaveCalendar>::new();
     let delete = ServerAction::<DeleteCalendar>::new();
     let editing = RwSignal::new(None::<i64>);

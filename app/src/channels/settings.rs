@@ -409,10 +409,8 @@ pub fn ChannelsPage() -> impl IntoView {
     let form_fields = fields.clone();
     view! {
         <div class="settings-page">
-            <header class="settings-header">
-                <a href="/views/unassigned" class="btn link">"← Workspace"</a>
-                <h1>"Channels"</h1>
-            </header>
+            <crate::settings::SettingsNav current="/settings/channels"/>
+            <h1>"Channels"</h1>
             <section>
                 <div class="section-head">
                     <h2>"Email"</h2>

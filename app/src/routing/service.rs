@@ -243,11 +243,13 @@ pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
 }
 
 /// Marks a ticket just inserted without an owner for routing, when there
-/// is any rule to route it by (inside the creating transaction).
+/// is any rule to route it by (inside the creating transaction). Tickets
+/// an agent logs in the workspace (channel `agent`) are not routed: as in
+/// HubSpot, routing distributes what comes in, not what agents write down.
 pub async fn mark_new(tx: &mut WriteTx, ticket_id: i64) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE tickets SET routing_pending = $1 WHERE id = $2 AND owner_id IS NULL \
-         AND status_category <> 'closed' AND EXISTS (SELECT 1 FROM routing_rules)",
+         AND status_category <> 'closed' AND channel <> 'agent' AND EXISTS (SELECT 1 FROM routing_rules)",
     )
     .bind(NEW)
     .bind(ticket_id)

@@ -72,8 +72,13 @@ fn target_words(target: &RoutingTarget, meta: &WorkspaceMeta) -> String {
 }
 
 #[component]
-pub fn RoutingSection(meta: WorkspaceMeta, epoch: RwSignal<u32>) -> impl IntoView {
-    let rules = Resource::new(move || epoch.get(), |_| list_routing_rules());
+pub fn RoutingSection(
+    meta: WorkspaceMeta,
+    /// Created by the page outside its `Suspense` (see
+    /// `crate::settings::HelpDeskSettingsPage`).
+    rules: Resource<Result<Vec<RoutingRule>, ServerFnError>>,
+    epoch: RwSignal<u32>,
+) -> impl IntoView {
     let save = ServerAction::<SaveRoutingRule>::new();
     let delete = ServerAction::<DeleteRoutingRule>::new();
     let name = RwSignal::new(String::new());

@@ -69,7 +69,17 @@ fn starting_cards(layouts: &[SidebarLayout], team: Option<i64>) -> (Vec<Card>, i
 
 #[component]
 pub fn SidebarEditorPage() -> impl IntoView {
+    // Every resource is created here, outside the `Suspense` (see
+    // `crate::settings::HelpDeskSettingsPage`).
     let meta = Resource::new(|| (), |_| load_workspace());
+    let epoch = RwSignal::new(0u32);
+    let layouts = Resource::new(move || epoch.get(), |_| list_sidebar_layouts());
+    // The scope being edited: None = the default layout.
+    let scope = RwSignal::new(None::<i64>);
+    let versions = Resource::new(
+        move || (scope.get(), epoch.get()),
+        |(team, _)| sidebar_versions(team),
+    );
     view! {
         <div class="settings-page">
             <SettingsNav current="/settings/sidebar"/>
@@ -77,7 +87,7 @@ pub fn SidebarEditorPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match meta.await {
-                        Ok(Some(meta)) if meta.me.is_admin() => view! { <Editor teams=meta.teams/> }.into_any(),
+                        Ok(Some(meta)) if meta.me.is_admin() => view! { <Editor teams=meta.teams epoch layouts scope versions/> }.into_any(),
                         Ok(Some(_)) => not_allowed(),
                         Ok(None) => view! { <leptos_router::components::Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="form-error">{crate::error::server_error_message(&e)}</p> }.into_any(),
@@ -89,15 +99,13 @@ pub fn SidebarEditorPage() -> impl IntoView {
 }
 
 #[component]
-fn Editor(teams: Vec<crate::users::Team>) -> impl IntoView {
-    let epoch = RwSignal::new(0u32);
-    let layouts = Resource::new(move || epoch.get(), |_| list_sidebar_layouts());
-    // The scope being edited: None = the default layout.
-    let scope = RwSignal::new(None::<i64>);
-    let versions = Resource::new(
-        move || (scope.get(), epoch.get()),
-        |(team, _)| sidebar_versions(team),
-    );
+fn Editor(
+    teams: Vec<crate::users::Team>,
+    epoch: RwSignal<u32>,
+    layouts: Resource<Result<Vec<SidebarLayout>, ServerFnError>>,
+    scope: RwSignal<Option<i64>>,
+    versions: Resource<Result<Vec<SidebarLayout>, ServerFnError>>,
+) -> impl IntoView {
     let cards = RwSignal::new(Vec::<Card>::new());
     let version = RwSignal::new(0_i64);
     let save = ServerAction::<SaveSidebarLayout>::new();

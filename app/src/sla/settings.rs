@@ -53,12 +53,12 @@ fn minutes(text: &str) -> Option<i64> {
 }
 
 #[component]
-pub fn SlaSection(meta: WorkspaceMeta, epoch: RwSignal<u32>) -> impl IntoView {
-    let policies = Resource::new(move || epoch.get(), |_| list_sla_policies());
-    let calendars = Resource::new(
-        move || epoch.get(),
-        |_| crate::business_hours::editor::list_calendars(),
-    );
+pub fn SlaSection(
+    meta: WorkspaceMeta,
+    policies: Resource<Result<Vec<SlaPolicy>, ServerFnError>>,
+    calendars: Resource<Result<Vec<crate::business_hours::Calendar>, ServerFnError>>,
+    epoch: RwSignal<u32>,
+) -> impl IntoView {
     let save = ServerAction::<SaveSlaPolicy>::new();
     let delete = ServerAction::<DeleteSlaPolicy>::new();
     let name = RwSignal::new(String::new());

@@ -590,7 +590,8 @@ fn PropertiesCard(ticket: Ticket, slots: Vec<PropertySlot>, loads: Vec<Load>) ->
                             <option value="" selected=current.is_none()>"Unassigned"</option>
                             {owners.into_iter().map(|u| {
                                 let uid = u.id;
-                                let load = loads.iter().find(|l| l.user_id == uid).map(|l| format!(" · {}", l.label())).unwrap_or_default();
+                                // "· 3/10" for people with a capacity: how full they are.
+                                let load = loads.iter().find(|l| l.user_id == uid && l.max_open.is_some()).map(|l| format!(" · {}", l.label())).unwrap_or_default();
                                 let text = move || match ws.live.availability.with(|m| m.get(&uid).copied()) {
                                     Some(crate::users::Availability::Away) => format!("{} (away){load}", u.name),
                                     _ => format!("{}{load}", u.name),

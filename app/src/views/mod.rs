@@ -47,10 +47,10 @@ impl ViewId {
         ViewId::Unassigned,
         ViewId::Mine,
         ViewId::Open,
-        ViewId::SlaDueSoon,
-        ViewId::SlaOverdue,
         ViewId::Mentions,
         ViewId::Followers,
+        ViewId::SlaDueSoon,
+        ViewId::SlaOverdue,
         ViewId::Closed,
     ];
 

@@ -1,0 +1,100 @@
+import { test, expect, signedIn } from './fixtures';
+
+// Help desk settings in the browser: an admin rearranges the ticket
+// sidebar while an agent has a ticket open (the agent's sidebar follows
+// without a reload), an SLA policy set in Settings shows on a new ticket
+// at once, and agents and collaborators find no settings to open.
+
+const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
+const ANA = { email: 'ana@ayuda.example', password: 'ayuda-demo' };
+const ELI = { email: 'eli@ayuda.example', password: 'ayuda-demo' };
+
+test('an admin reorders the sidebar and an agent sees it change on the open ticket', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const ana = await signedIn(browser, watch, ANA);
+
+  // Ana opens a ticket: the built-in layout.
+  const number = await ana.getByTestId('ticket-row').first().getAttribute('data-number');
+  await ana.locator(`[data-testid=ticket-row][data-number="${number}"] .subject a`).click();
+  await expect(ana.getByTestId('ticket-subject')).toContainText(`#${number}`);
+  const headings = ana.locator('[data-testid=sidebar] > section.card > h3');
+  await expect(headings).toHaveText(['Contact', 'SLA', 'Ticket properties', 'Other tickets of the contact']);
+
+  // The admin moves the properties to the top, drops the other tickets,
+  // adds the company, and saves.
+  await admin.getByTestId('settings-help-desk').click();
+  await expect(admin.getByTestId('settings-page')).toBeVisible();
+  await admin.getByRole('link', { name: 'Ticket sidebar' }).click();
+  const cards = admin.getByTestId('layout-card');
+  await expect(cards).toHaveCount(4);
+  await cards.nth(2).getByTestId('card-up').click();
+  await cards.nth(1).getByTestId('card-up').click();
+  await cards.nth(3).getByTestId('card-remove').click();
+  await admin.getByTestId('add-card-kind').selectOption('company');
+  await admin.getByTestId('add-card').click();
+  const expected = ['Ticket properties', 'Contact', 'SLA', 'Company'];
+  await expect(admin.getByTestId('layout-preview').locator('section.card > h3')).toHaveText(expected);
+  await admin.getByTestId('save-layout').click();
+  await expect(admin.getByTestId('layout-version')).toContainText('version 1');
+
+  // Ana's open ticket follows, without a reload.
+  await expect(headings).toHaveText(expected);
+  await expect(ana.getByTestId('sidebar')).toHaveAttribute('data-layout-version', '1');
+  await expect(ana.getByTestId('company-card')).toBeVisible();
+
+  // A second save, then the first version restored: Ana follows again.
+  await cards.nth(3).getByTestId('card-remove').click();
+  await admin.getByTestId('save-layout').click();
+  await expect(admin.getByTestId('layout-version')).toContainText('version 2');
+  await expect(headings).toHaveText(['Ticket properties', 'Contact', 'SLA']);
+  await admin.getByTestId('layout-versions').locator('li', { hasText: 'Version 1 ' }).getByTestId('rollback').click();
+  await expect(admin.getByTestId('layout-version')).toContainText('version 3');
+  await expect(headings).toHaveText(expected);
+});
+
+test('an SLA policy from Settings shows on a new ticket and in the SLA views', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  await admin.getByTestId('settings-help-desk').click();
+  const form = admin.getByTestId('sla-form');
+  await form.getByTestId('sla-name').fill('E2E low priority');
+  await form.getByLabel('Low').check();
+  await form.getByTestId('sla-first').fill('45');
+  await form.getByTestId('save-sla').click();
+  await expect(admin.getByTestId('sla-policy').filter({ hasText: 'E2E low priority' })).toBeVisible();
+  // Bad input is refused inline.
+  await form.getByTestId('sla-name').fill('Nothing set');
+  await form.getByTestId('sla-first').fill('');
+  await form.getByTestId('save-sla').click();
+  await expect(form.getByTestId('sla-error')).toContainText('Set at least one target');
+
+  // A ticket made in the workspace gets its clocks at once (from the
+  // demo's "Standard" policy, which comes before the new one).
+  await admin.getByRole('link', { name: '← Workspace' }).click();
+  await admin.getByTestId('create-ticket').click();
+  const panel = admin.getByTestId('create-panel');
+  await panel.getByTestId('new-subject').fill('SLA clock check');
+  await panel.getByTestId('new-contact-email').fill('sla.check@example.com');
+  await panel.getByTestId('new-priority').selectOption('low');
+  await panel.getByTestId('new-body').fill('When will you answer?');
+  await panel.getByTestId('create-submit').click();
+  await expect(admin.getByTestId('ticket-subject')).toContainText('SLA clock check');
+  await expect(admin.getByTestId('ticket-pane').getByTestId('sla-badge')).toBeVisible();
+  await expect(admin.getByTestId('sla-goals').locator('dd[data-goal=first_reply]')).toBeVisible();
+
+  // The demo's old unanswered tickets are overdue: the view lists them.
+  await admin.getByTestId('view-sla_overdue').click();
+  await expect(admin.getByTestId('ticket-row').first()).toBeVisible();
+  await expect(admin.getByTestId('ticket-row').first().getByTestId('sla-badge')).toContainText('Overdue');
+});
+
+test('agents and collaborators find no settings', async ({ browser, watch }) => {
+  for (const who of [ANA, ELI]) {
+    const page = await signedIn(browser, watch, who);
+    await expect(page.getByTestId('settings-help-desk')).toHaveCount(0);
+    for (const path of ['/settings/help-desk', '/settings/sidebar']) {
+      await page.goto(path);
+      await expect(page.getByTestId('settings-forbidden')).toBeVisible();
+      await expect(page.getByTestId('settings-page')).toHaveCount(0);
+    }
+  }
+});
