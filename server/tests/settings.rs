@@ -503,6 +503,70 @@ async fn sla_clocks_follow_replies_pauses_and_policy_changes(app: TestApp) {
         "met",
         "finished goals keep their result"
     );
+    // The summary the views sort by follows: the one running goal's due.
+    assert_eq!(t["sla_due_at"], goal(&t, "close")["due_at"]);
+}
+
+/// A recalculation goes through open tickets in batches and writes each
+/// batch in multi-row statements: every open ticket gets its clocks and
+/// its summary, closed ones none.
+async fn a_policy_change_recalculates_every_open_ticket(app: TestApp) {
+    let admin = app.admin().await;
+    // Two days old: a one-hour target is long past.
+    let two_days_ago = app::db::now_ms() - 2 * 24 * 3_600_000;
+    {
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        for n in 0..2_345_i64 {
+            let (status, category) = if n % 5 == 0 {
+                (4, "closed")
+            } else {
+                (1, "open")
+            };
+            sqlx::query(
+                "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, channel, \
+                 created_at, updated_at) VALUES ($1, 'Bulk', 1, $2, $3, 1, 'email', $4, $4)",
+            )
+            .bind(100_000 + n)
+            .bind(status)
+            .bind(category)
+            .bind(two_days_ago + n * 1_000)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let (status, policy) = send(admin.post(app.url("/api/v1/sla-policies")).json(&json!({
+        "name": "Everything", "close_minutes": 60
+    })))
+    .await;
+    assert_eq!(status, 201, "{policy}");
+    let open = app.count("tickets WHERE status_category <> 'closed'").await;
+    assert_eq!(open, 2_345 - 469);
+    assert_eq!(app.count("ticket_sla WHERE goal = 'close'").await, open);
+    let overdue = "tickets WHERE sla_state = 'overdue' AND sla_due_at < ".to_string()
+        + &app::db::now_ms().to_string();
+    assert_eq!(app.count(&overdue).await, open);
+    // A year's target moves every due time into the future.
+    let mut wider = policy.clone();
+    wider["close_minutes"] = json!(60 * 24 * 365);
+    let (status, _) = send(
+        admin
+            .put(app.url(&format!("/api/v1/sla-policies/{}", policy["id"])))
+            .json(&wider),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.count("tickets WHERE sla_state = 'on_track'").await,
+        open
+    );
+    // Deleting it removes every running clock and summary.
+    let (status, _) =
+        send(admin.delete(app.url(&format!("/api/v1/sla-policies/{}", policy["id"])))).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.count("ticket_sla").await, 0);
+    assert_eq!(app.count("tickets WHERE sla_state IS NOT NULL").await, 0);
 }
 
 async fn the_sla_timer_marks_due_soon_then_overdue_on_its_own(app: TestApp) {
@@ -715,6 +779,7 @@ on_both_databases!(
     sla_clocks_follow_replies_pauses_and_policy_changes,
     the_sla_timer_marks_due_soon_then_overdue_on_its_own,
     sidebar_layouts_are_versioned_per_team,
+    a_policy_change_recalculates_every_open_ticket,
 );
 
 /// Two server processes on one PostgreSQL database route the same stream
@@ -797,5 +862,93 @@ async fn two_processes_route_without_double_assignment() {
     for a in &agents {
         assert_eq!(per_agent.get(a), Some(&10), "{per_agent:?}");
     }
+    running.state.hub.shutdown();
+}
+
+/// The SLA timer keeps nothing in memory: a moment that passes while no
+/// server runs is acted on by the next one to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_moments_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::database_url(Backend::Sqlite, &dir).await;
+    // First life, without background tasks: a policy and a ticket.
+    let ticket_id = {
+        let state = server::prepare(&url, Default::default(), server::leptos_options())
+            .await
+            .unwrap();
+        app::demo::ensure_admin(&state.db, common::ADMIN_EMAIL, Some(common::ADMIN_PASSWORD))
+            .await
+            .unwrap();
+        let admin = app::users::service::get(&state.db, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        let input = app::sla::SlaPolicyInput {
+            name: "All".into(),
+            first_reply_minutes: Some(60),
+            due_soon_minutes: Some(10),
+            ..Default::default()
+        };
+        app::sla::service::create(&state, &admin, input)
+            .await
+            .unwrap();
+        let t = app::tickets::service::create(
+            &state.db,
+            &admin,
+            app::tickets::NewTicket {
+                subject: "While nobody watches".into(),
+                ..Default::default()
+            },
+            "api",
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.sla[0].state, app::sla::SlaState::OnTrack);
+        state.hub.shutdown();
+        state.db.close().await;
+        t.id
+    };
+    // Two hours pass with the server down.
+    {
+        let db = app::db::Db::connect(&url).await.unwrap();
+        for sql in [
+            "UPDATE tickets SET created_at = created_at - 7200000 WHERE id = $1",
+            "UPDATE ticket_sla SET next_change_at = next_change_at - 7200000, due_at = due_at - 7200000 WHERE ticket_id = $1",
+        ] {
+            sqlx::query(sql).bind(ticket_id).execute(db.pool()).await.unwrap();
+        }
+        db.close().await;
+    }
+    // Second life: the timer finds the passed moment at start.
+    let state = server::prepare(&url, Default::default(), server::leptos_options())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = server::spawn(listener, state.clone()).await;
+    let db = state.db.clone();
+    eventually("the overdue state after the restart", || {
+        let db = db.clone();
+        async move {
+            let state: Option<String> = sqlx::query("SELECT sla_state FROM tickets WHERE id = $1")
+                .bind(ticket_id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+                .try_get("sla_state")
+                .unwrap();
+            (state.as_deref() == Some("overdue")).then_some(())
+        }
+    })
+    .await;
+    let events: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM events WHERE kind = 'ticket.sla' AND ticket_id = $1",
+    )
+    .bind(ticket_id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap()
+    .try_get("n")
+    .unwrap();
+    assert!(events >= 1);
     running.state.hub.shutdown();
 }

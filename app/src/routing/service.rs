@@ -401,20 +401,30 @@ async fn candidates(
             (None, ids)
         }
     };
-    let counts = open_counts(&mut *conn, &ids).await?;
-    let mut out = Vec::with_capacity(ids.len());
+    let mut users = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(user) = crate::users::service::get(db, id).await? else {
-            continue;
-        };
-        let verdict = eligibility(
-            &user,
-            rule,
-            ticket,
-            counts.get(&id).map_or(&[][..], Vec::as_slice),
-        );
-        out.push(Candidate { user, verdict });
+        if let Some(user) = crate::users::service::get(db, id).await? {
+            users.push(user);
+        }
     }
+    // Counting open tickets reads every open ticket of every candidate:
+    // done only when a capacity or the balanced method needs the numbers.
+    let counts = if rule.method == RoutingMethod::Balanced
+        || users.iter().any(|u| !u.capacity.is_unlimited())
+    {
+        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        open_counts(&mut *conn, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let out = users
+        .into_iter()
+        .map(|user| {
+            let rows = counts.get(&user.id).map_or(&[][..], Vec::as_slice);
+            let verdict = eligibility(&user, rule, ticket, rows);
+            Candidate { user, verdict }
+        })
+        .collect();
     Ok((team_name, out))
 }
 

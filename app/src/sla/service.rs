@@ -637,8 +637,10 @@ pub struct Recalculation {
 
 /// Recalculates the clocks of every open (not closed) ticket, after a
 /// policy or calendar changed. Works through the tickets in id order in
-/// batches, each in its own transaction; a ticket whose visible SLA
-/// changed gets its `ticket.sla` event.
+/// batches, each in its own transaction, writing each batch's changes in a
+/// few multi-row statements. No per-ticket events: the change of settings
+/// that caused this is one `settings.changed` event, on which workspaces
+/// reload what they show.
 pub async fn recalculate_open(db: &Db) -> Result<Recalculation, AppError> {
     let now = now_ms();
     let mut done = Recalculation::default();
@@ -672,25 +674,105 @@ pub async fn recalculate_open(db: &Db) -> Result<Recalculation, AppError> {
             stored.entry(id).or_default().push(clock_from_row(&row)?);
         }
         let count = rows.len() as i64;
+        let mut changed: Vec<(i64, Vec<Clock>)> = Vec::new();
+        let mut summaries: Vec<(i64, Option<SlaState>, Option<i64>)> = Vec::new();
         for row in &rows {
             let ticket = facts::from_row(row)?;
             let times = times_from_row(row)?;
             let existing = stored.remove(&ticket.id).unwrap_or_default();
             let planned = plan(&ticket, &times, &existing, &policies, now);
             if existing != planned {
-                if store(tx.conn(), ticket.id, &existing, &planned).await? {
-                    tx.event(sla_event(ticket.id, &planned, now));
+                let after = summary(&planned);
+                if summary(&existing) != after {
+                    summaries.push((ticket.id, after.0, after.1));
                 }
-                done.changed += 1;
+                changed.push((ticket.id, planned));
             }
-            done.tickets += 1;
         }
+        done.tickets += count as u64;
+        done.changed += changed.len() as u64;
+        write_batch(tx.conn(), &changed, &summaries).await?;
         tx.commit().await?;
         if count < RECALC_BATCH {
             break;
         }
     }
     Ok(done)
+}
+
+/// Rows per multi-row statement (10 parameters each: well under both
+/// databases' limits).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Replaces the clocks of the changed tickets and their summaries.
+///
+/// The rows are written as SQL literals rather than bound parameters:
+/// every value is an integer or one of the fixed goal and state names (no
+/// text from outside), and a recalculation writes a few hundred thousand of
+/// them, where binding each through the driver costs several times the
+/// insert itself.
+async fn write_batch(
+    conn: &mut AnyConnection,
+    changed: &[(i64, Vec<Clock>)],
+    summaries: &[(i64, Option<SlaState>, Option<i64>)],
+) -> Result<(), AppError> {
+    use std::fmt::Write;
+    let int =
+        |v: Option<i64>| v.map_or_else(|| "CAST(NULL AS BIGINT)".to_string(), |v| v.to_string());
+    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+        let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
+        sqlx::query(&format!(
+            "DELETE FROM ticket_sla WHERE ticket_id IN ({})",
+            ids.join(", ")
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let rows: Vec<(i64, &Clock)> = changed
+        .iter()
+        .flat_map(|(id, clocks)| clocks.iter().map(move |c| (*id, c)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO ticket_sla (ticket_id, goal, policy_id, started_at, due_at, paused_since, paused_ms, \
+             stopped_at, state, next_change_at) VALUES ",
+        );
+        for (i, (id, c)) in chunk.iter().enumerate() {
+            let _ = write!(
+                sql,
+                "{}({id}, '{}', {}, {}, {}, {}, {}, {}, '{}', {})",
+                if i > 0 { ", " } else { "" },
+                c.goal.as_str(),
+                int(c.policy_id),
+                c.started_at,
+                int(c.due_at),
+                int(c.paused_since),
+                c.paused_ms,
+                int(c.stopped_at),
+                c.state.as_str(),
+                int(c.next_change_at),
+            );
+        }
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    for chunk in summaries.chunks(ROWS_PER_STATEMENT) {
+        // One UPDATE per chunk, from a VALUES list both databases read.
+        let mut sql = String::from("WITH v(id, state, due) AS (VALUES ");
+        for (i, (id, state, due)) in chunk.iter().enumerate() {
+            let state = state.map_or("NULL".to_string(), |s| format!("'{}'", s.as_str()));
+            let _ = write!(
+                sql,
+                "{}({id}, CAST({state} AS TEXT), {})",
+                if i > 0 { ", " } else { "" },
+                int(*due)
+            );
+        }
+        sql.push_str(
+            ") UPDATE tickets SET sla_state = v.state, sla_due_at = v.due FROM v WHERE tickets.id = v.id",
+        );
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Longest the timer sleeps: other processes may have started clocks that

@@ -204,7 +204,7 @@ impl Live {
                 // ticket (and in the list) without a reload.
                 match event.data.get("settings").and_then(|v| v.as_str()) {
                     Some("sidebar") => self.ticket_epoch.update(|e| *e += 1),
-                    Some("sla") | Some("routing") => {
+                    Some("sla") | Some("routing") | Some("calendars") => {
                         self.ticket_epoch.update(|e| *e += 1);
                         self.list_epoch.update(|e| *e += 1);
                     }
