@@ -61,7 +61,7 @@ pub fn HelpDeskSettingsPage() -> impl IntoView {
                     match meta.await {
                         Ok(Some(meta)) if meta.me.is_admin() => view! {
                             <div data-testid="settings-page">
-                                <crate::routing::settings::RoutingSection meta=meta.clone() rules epoch/>
+                                <crate::routing::settings::RoutingSection meta=meta.clone() rules calendars epoch/>
                                 <crate::sla::settings::SlaSection meta=meta.clone() policies calendars epoch/>
                                 <crate::business_hours::editor::CalendarsSection calendars epoch/>
                                 <crate::users::settings::PeopleSection users=meta.users.clone()/>

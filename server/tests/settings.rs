@@ -218,6 +218,52 @@ async fn at_capacity_tickets_wait_and_are_routed_when_room_opens(app: TestApp) {
     );
 }
 
+async fn routing_waits_outside_business_hours(app: TestApp) {
+    let admin = app.admin().await;
+    let support = team(&app, &admin, "Support").await;
+    let ana = agent_in(&app, &admin, "Ana Ruiz", support, true).await;
+    // Open only on the weekday three days from today (UTC): closed now.
+    let days = app::db::now_ms().div_euclid(86_400_000);
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let other_day = names[((days + 3 + 3) % 7) as usize];
+    let (status, calendar) = send(admin.post(app.url("/api/v1/calendars")).json(&json!({
+        "name": "Night shift", "timezone": "UTC",
+        "weekly": [{"day": other_day, "start": "00:00", "end": "24:00"}]
+    })))
+    .await;
+    assert_eq!(status, 201, "{calendar}");
+    let calendar_id = calendar["id"].as_i64().unwrap();
+    routing_rule(
+        &app,
+        &admin,
+        json!({"name": "Nights", "target": {"team_id": support}, "calendar_id": calendar_id}),
+    )
+    .await;
+    let t = new_ticket(&app, &admin, json!({"subject": "At the wrong hour"})).await;
+    let id = t["id"].as_i64().unwrap();
+    let note = eventually("the waiting note", || async {
+        timeline(&app, &admin, id)
+            .await
+            .into_iter()
+            .find(|l| l.starts_with("Waiting for routing"))
+    })
+    .await;
+    assert!(note.contains("outside the hours of Night shift"), "{note}");
+    // A calendar a rule uses cannot be deleted.
+    let (status, _) =
+        send(admin.delete(app.url(&format!("/api/v1/calendars/{calendar_id}")))).await;
+    assert_eq!(status, 409);
+    // The calendar opens (here: becomes 24/7): the ticket is routed.
+    let (status, body) = send(
+        admin
+            .put(app.url(&format!("/api/v1/calendars/{calendar_id}")))
+            .json(&json!({"name": "Night shift", "always_open": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(owner_of(&app, &admin, id).await, ana);
+}
+
 async fn bad_settings_are_refused_and_write_nothing(app: TestApp) {
     let admin = app.admin().await;
     let cases = [
@@ -774,6 +820,7 @@ async fn sidebar_layouts_are_versioned_per_team(app: TestApp) {
 on_both_databases!(
     round_robin_skips_the_ineligible_and_says_why,
     at_capacity_tickets_wait_and_are_routed_when_room_opens,
+    routing_waits_outside_business_hours,
     bad_settings_are_refused_and_write_nothing,
     settings_are_for_super_admins_only,
     sla_clocks_follow_replies_pauses_and_policy_changes,

@@ -180,6 +180,18 @@ pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
             "The SLA policy “{policy}” uses this calendar; choose another calendar there first."
         )));
     }
+    let rule: Option<String> =
+        sqlx::query("SELECT name FROM routing_rules WHERE calendar_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.try_get("name"))
+            .transpose()?;
+    if let Some(rule) = rule {
+        return Err(AppError::Conflict(format!(
+            "The routing rule “{rule}” uses this calendar; choose another calendar there first."
+        )));
+    }
     let done = sqlx::query("DELETE FROM calendars WHERE id = $1")
         .bind(id)
         .execute(tx.conn())

@@ -92,6 +92,10 @@ pub struct RoutingRule {
     pub method: RoutingMethod,
     /// Route to away users too.
     pub ignore_availability: bool,
+    /// Route only while this business-hours calendar is open; tickets that
+    /// arrive outside its hours wait until it opens. Always when null.
+    #[serde(default)]
+    pub calendar_id: Option<i64>,
 }
 
 /// Input for creating or replacing a rule (super admins only).
@@ -109,6 +113,9 @@ pub struct RoutingRuleInput {
     pub method: RoutingMethod,
     #[serde(default)]
     pub ignore_availability: bool,
+    /// Route only while this calendar is open.
+    #[serde(default)]
+    pub calendar_id: Option<i64>,
     /// Where in the order; last when absent.
     pub position: Option<i64>,
 }

@@ -10,6 +10,7 @@
 
 use super::{Capacity, Load, RoutingMethod, RoutingRule, RoutingRuleInput, RoutingTarget};
 use crate::access::AccessScope;
+use crate::business_hours::clock::BusinessClock;
 use crate::business_hours::service::{require_admin, settings_changed};
 use crate::db::{now_ms, to_json, Db, DbKind, SqlBuilder, WriteTx};
 use crate::error::AppError;
@@ -30,7 +31,7 @@ pub const WAITING: i64 = 2;
 
 const RULE_COLUMNS: &str =
     "id, name, position, channel, conditions, target_team_id, target_user_ids, \
-    method, ignore_availability, cycle, last_user_id";
+    method, ignore_availability, calendar_id, cycle, last_user_id";
 
 /// A rule with the round robin's place.
 struct StoredRule {
@@ -57,6 +58,7 @@ fn rule_from_row(row: &AnyRow) -> Result<StoredRule, AppError> {
             },
             method: RoutingMethod::parse(&method).ok_or(AppError::Internal)?,
             ignore_availability: ignore != 0,
+            calendar_id: row.try_get("calendar_id")?,
         },
         cycle: row.try_get("cycle")?,
         last_user_id: row.try_get("last_user_id")?,
@@ -133,6 +135,11 @@ async fn validate(
             .await?
             .ok_or_else(|| AppError::invalid("target", "That team does not exist."))?;
     }
+    if let Some(calendar) = input.calendar_id {
+        crate::business_hours::service::get(&mut *conn, calendar)
+            .await
+            .map_err(|_| AppError::invalid("calendar_id", "That calendar does not exist."))?;
+    }
     if target.user_ids.len() > 200 {
         return Err(AppError::invalid("target", "At most 200 users."));
     }
@@ -171,8 +178,8 @@ pub async fn create(
     };
     let id: i64 = sqlx::query(
         "INSERT INTO routing_rules (name, channel, conditions, target_team_id, target_user_ids, method, \
-         ignore_availability, position, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+         ignore_availability, position, created_at, updated_at, calendar_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
     )
     .bind(&name)
     .bind(channel)
@@ -183,6 +190,7 @@ pub async fn create(
     .bind(i64::from(input.ignore_availability))
     .bind(position)
     .bind(now)
+    .bind(input.calendar_id)
     .fetch_one(tx.conn())
     .await?
     .try_get("id")?;
@@ -208,8 +216,8 @@ pub async fn update(
     let (name, channel) = validate(tx.conn(), &input).await?;
     sqlx::query(
         "UPDATE routing_rules SET name = $1, channel = $2, conditions = $3, target_team_id = $4, \
-         target_user_ids = $5, method = $6, ignore_availability = $7, position = $8, updated_at = $9 \
-         WHERE id = $10",
+         target_user_ids = $5, method = $6, ignore_availability = $7, position = $8, updated_at = $9, \
+         calendar_id = $11 WHERE id = $10",
     )
     .bind(&name)
     .bind(channel)
@@ -221,6 +229,7 @@ pub async fn update(
     .bind(input.position.unwrap_or(current.position))
     .bind(now_ms())
     .bind(id)
+    .bind(input.calendar_id)
     .execute(tx.conn())
     .await?;
     tx.event(settings_changed(actor, "routing"));
@@ -514,6 +523,13 @@ pub async fn route(db: &Db, ticket_id: i64) -> Result<Routed, AppError> {
     .await?;
     let stored = rule_from_row(&row)?;
     let rule = &stored.rule;
+    if let Some(calendar) = rule.calendar_id {
+        let calendar = crate::business_hours::service::get(tx.conn(), calendar).await?;
+        if !BusinessClock::for_calendar(&calendar).is_open(now) {
+            let why = format!("outside the hours of {}", calendar.name);
+            return wait(tx, ticket_id, pending, &rule.name, &why, now).await;
+        }
+    }
     let (team_name, candidates) = candidates(tx.conn(), db, rule, &ticket).await?;
     let turns: HashMap<i64, i64> =
         sqlx::query("SELECT user_id, last_cycle FROM routing_turns WHERE rule_id = $1")
@@ -548,24 +564,13 @@ pub async fn route(db: &Db, ticket_id: i64) -> Result<Routed, AppError> {
         stored.last_user_id,
     );
     let Some(choice) = pick else {
-        if pending == NEW {
-            sqlx::query("UPDATE tickets SET routing_pending = $1 WHERE id = $2")
-                .bind(WAITING)
-                .bind(ticket_id)
-                .execute(tx.conn())
-                .await?;
-            let why = if skipped.is_empty() {
-                "it has no members".to_string()
-            } else {
-                skipped.join("; ")
-            };
-            let text = format!(
-                "Waiting for routing: nobody in {pool_name} can take it now ({why}). It will be assigned as soon as someone can."
-            );
-            insert_timeline_event(&mut tx, ticket_id, None, &text, now).await?;
-            tx.commit().await?;
-        }
-        return Ok(Routed::Waiting);
+        let why = if skipped.is_empty() {
+            "it has no members".to_string()
+        } else {
+            skipped.join("; ")
+        };
+        let why = format!("nobody in {pool_name} can take it now ({why})");
+        return wait(tx, ticket_id, pending, &rule.name, &why, now).await;
     };
     let chosen = choice.user;
     let done = sqlx::query(
@@ -628,6 +633,31 @@ pub async fn route(db: &Db, ticket_id: i64) -> Result<Routed, AppError> {
     crate::sla::service::refresh(&mut tx, ticket_id, now).await?;
     tx.commit().await?;
     Ok(Routed::Assigned(chosen.id))
+}
+
+/// Leaves a ticket waiting for routing; the first time, the timeline says
+/// why (later attempts change nothing and write nothing).
+async fn wait(
+    mut tx: WriteTx,
+    ticket_id: i64,
+    pending: i64,
+    rule: &str,
+    why: &str,
+    now: i64,
+) -> Result<Routed, AppError> {
+    if pending == NEW {
+        sqlx::query("UPDATE tickets SET routing_pending = $1 WHERE id = $2")
+            .bind(WAITING)
+            .bind(ticket_id)
+            .execute(tx.conn())
+            .await?;
+        let text = format!(
+            "Waiting for routing by “{rule}”: {why}. It will be assigned as soon as someone can take it."
+        );
+        insert_timeline_event(&mut tx, ticket_id, None, &text, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Routed::Waiting)
 }
 
 /// Takes a ticket off routing's to-do list.

@@ -77,8 +77,10 @@ pub fn RoutingSection(
     /// Created by the page outside its `Suspense` (see
     /// `crate::settings::HelpDeskSettingsPage`).
     rules: Resource<Result<Vec<RoutingRule>, ServerFnError>>,
+    calendars: Resource<Result<Vec<crate::business_hours::Calendar>, ServerFnError>>,
     epoch: RwSignal<u32>,
 ) -> impl IntoView {
+    let calendar = RwSignal::new(String::new());
     let save = ServerAction::<SaveRoutingRule>::new();
     let delete = ServerAction::<DeleteRoutingRule>::new();
     let name = RwSignal::new(String::new());
@@ -122,6 +124,7 @@ pub fn RoutingSection(
                 target,
                 method: RoutingMethod::parse(&method.get_untracked()).unwrap_or_default(),
                 ignore_availability: ignore.get_untracked(),
+                calendar_id: calendar.get_untracked().parse().ok(),
                 position: None,
             },
         });
@@ -202,6 +205,18 @@ pub fn RoutingSection(
                         {RoutingMethod::ALL.iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
                     </select></label>
                 <label><input type="checkbox" on:change=move |ev| ignore.set(event_target_checked(&ev))/>" Route to away users too"</label>
+                <label class="field"><span>"Only during the hours of"</span>
+                    <select data-testid="rule-calendar" on:change=move |ev| calendar.set(event_target_value(&ev))>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                calendars.await.unwrap_or_default().into_iter().map(|c| {
+                                    // 24/7 is the same as no restriction.
+                                    let value = if c.always_open { String::new() } else { c.id.to_string() };
+                                    view! { <option value=value>{c.name}</option> }
+                                }).collect_view()
+                            })}
+                        </Transition>
+                    </select></label>
                 <p class="form-error" role="alert" data-testid="rule-error">{move || failure_message(save.value().get())}</p>
                 <button class="btn primary" type="submit" data-testid="save-rule">"Add rule"</button>
             </form>
