@@ -8,6 +8,33 @@
 use crate::workspace::load_workspace;
 use leptos::prelude::*;
 
+/// Only super admins change settings; the message says so. Every settings
+/// service checks it first.
+#[cfg(feature = "ssr")]
+pub fn require_admin(actor: &crate::users::User) -> Result<(), crate::error::AppError> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::forbidden(
+            "Only super admins can change settings.",
+        ))
+    }
+}
+
+/// The event that tells open settings pages and workspaces that a kind of
+/// setting changed (`calendars`, `routing`, `sla`, `sidebar`).
+#[cfg(feature = "ssr")]
+pub fn settings_changed(
+    actor: &crate::users::User,
+    what: &str,
+) -> crate::events::log::PendingEvent {
+    crate::events::log::PendingEvent::global(
+        crate::events::SETTINGS_CHANGED,
+        Some(actor.id),
+        serde_json::json!({ "settings": what }),
+    )
+}
+
 /// The links between the settings pages, for super admins.
 #[component]
 pub fn SettingsNav(current: &'static str) -> impl IntoView {

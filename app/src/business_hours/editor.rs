@@ -11,15 +11,15 @@ use leptos::server_fn::codec::Json;
 pub async fn list_calendars() -> Result<Vec<Calendar>, ServerFnError> {
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
-        super::service::require_admin(&user)?;
+        crate::settings::require_admin(&user)?;
         let state = crate::state::app_state()?;
         super::service::list(&state.db).await
     })
     .await
 }
 
-/// Creates a calendar (`id` None) or replaces one; SLA clocks counting on
-/// it are recalculated.
+/// Creates a calendar (`id` None) or replaces one (which recalculates the
+/// SLA clocks of open tickets).
 #[server(prefix = "/rpc", endpoint = "save_calendar", input = Json)]
 pub async fn save_calendar(
     id: Option<i64>,
@@ -30,11 +30,7 @@ pub async fn save_calendar(
         let state = crate::state::app_state()?;
         match id {
             None => super::service::create(&state.db, &user, calendar).await,
-            Some(id) => {
-                let saved = super::service::update(&state.db, &user, id, calendar).await?;
-                crate::sla::service::recalculate_open(&state.db).await?;
-                Ok(saved)
-            }
+            Some(id) => super::service::update(&state.db, &user, id, calendar).await,
         }
     })
     .await

@@ -4,25 +4,13 @@ use super::clock::{parse_timezone, BusinessClock};
 use super::{validate_exceptions, validate_weekly, Calendar, CalendarInput};
 use crate::db::{now_ms, to_json, Db};
 use crate::error::AppError;
-use crate::events::{self, log::PendingEvent};
+use crate::settings::{require_admin, settings_changed};
 use crate::users::service::required_text;
 use crate::users::User;
-use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 const COLUMNS: &str = "id, name, timezone, always_open, weekly, exceptions";
-
-/// Only super admins change settings; the message says so.
-pub fn require_admin(actor: &User) -> Result<(), AppError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "Only super admins can change settings.",
-        ))
-    }
-}
 
 fn from_row(row: &AnyRow) -> Result<Calendar, AppError> {
     let weekly: String = row.try_get("weekly")?;
@@ -131,8 +119,7 @@ pub async fn create(db: &Db, actor: &User, input: CalendarInput) -> Result<Calen
     get(&mut *db.pool().acquire().await?, id).await
 }
 
-/// Replaces a calendar. SLA clocks that count on it are recalculated by
-/// the caller ([`crate::sla::service::recalculate_open`]).
+/// Replaces a calendar and recalculates the SLA clocks of open tickets.
 pub async fn update(
     db: &Db,
     actor: &User,
@@ -161,10 +148,12 @@ pub async fn update(
     }
     tx.event(settings_changed(actor, "calendars"));
     tx.commit().await?;
+    // The clocks that count on this calendar now end elsewhere.
+    crate::sla::service::recalculate_open(db).await?;
     get(&mut *db.pool().acquire().await?, id).await
 }
 
-/// Deletes a calendar no SLA policy uses.
+/// Deletes a calendar no SLA policy or routing rule uses.
 pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
     require_admin(actor)?;
     let mut tx = db.begin_write().await?;
@@ -201,14 +190,4 @@ pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
     }
     tx.event(settings_changed(actor, "calendars"));
     tx.commit().await
-}
-
-/// The event that tells open settings pages and workspaces that a kind of
-/// setting changed (`calendars`, `routing`, `sla`, `sidebar`, `users`).
-pub fn settings_changed(actor: &User, what: &str) -> PendingEvent {
-    PendingEvent::global(
-        events::SETTINGS_CHANGED,
-        Some(actor.id),
-        json!({ "settings": what }),
-    )
 }

@@ -11,11 +11,11 @@
 use super::{Capacity, Load, RoutingMethod, RoutingRule, RoutingRuleInput, RoutingTarget};
 use crate::access::AccessScope;
 use crate::business_hours::clock::BusinessClock;
-use crate::business_hours::service::{require_admin, settings_changed};
 use crate::db::{now_ms, to_json, Db, DbKind, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::service::insert_timeline_event;
+use crate::settings::{require_admin, settings_changed};
 use crate::tickets::facts::{self, all_hold, validate_conditions, TicketFacts, FACT_COLUMNS};
 use crate::tickets::CHANNELS;
 use crate::users::service::required_text;

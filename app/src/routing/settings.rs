@@ -12,7 +12,7 @@ use leptos::server_fn::codec::Json;
 pub async fn list_routing_rules() -> Result<Vec<RoutingRule>, ServerFnError> {
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
-        crate::business_hours::service::require_admin(&user)?;
+        crate::settings::require_admin(&user)?;
         let state = crate::state::app_state()?;
         super::service::list(&state.db).await
     })

@@ -1,9 +1,9 @@
 //! Sidebar layouts: SQL, versions and which layout a user sees.
 
 use super::{validate_cards, Card, SidebarLayout, SidebarLayoutInput};
-use crate::business_hours::service::{require_admin, settings_changed};
 use crate::db::{now_ms, to_json, Db, SqlBuilder};
 use crate::error::AppError;
+use crate::settings::{require_admin, settings_changed};
 use crate::users::User;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};

@@ -9,10 +9,10 @@
 
 use super::{SlaGoal, SlaPolicy, SlaPolicyInput, SlaState, TicketSla};
 use crate::business_hours::clock::BusinessClock;
-use crate::business_hours::service::{require_admin, settings_changed};
 use crate::db::{now_ms, to_json, Db, DbKind, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
+use crate::settings::{require_admin, settings_changed};
 use crate::state::AppState;
 use crate::tickets::facts::{self, all_hold, validate_conditions, TicketFacts, FACT_COLUMNS};
 use crate::users::service::required_text;

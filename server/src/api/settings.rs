@@ -4,9 +4,9 @@
 //! and capacity are set through `PATCH /api/v1/users/{id}`.
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiResult, Caller};
-use app::business_hours::service::require_admin;
 use app::business_hours::{service as calendars, Calendar, CalendarInput};
 use app::routing::{service as routing, Load, RoutingRule, RoutingRuleInput};
+use app::settings::require_admin;
 use app::sidebar::{service as sidebar, SidebarLayout, SidebarLayoutInput};
 use app::sla::{service as sla, SlaPolicy, SlaPolicyInput};
 use app::state::AppState;
@@ -56,9 +56,7 @@ pub async fn update_calendar(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CalendarInput>,
 ) -> ApiResult<Json<Calendar>> {
-    let calendar = calendars::update(&state.db, &user, id, input).await?;
-    sla::recalculate_open(&state.db).await?;
-    Ok(Json(calendar))
+    Ok(Json(calendars::update(&state.db, &user, id, input).await?))
 }
 
 /// Deletes a calendar that no SLA policy uses (409 otherwise).
