@@ -20,6 +20,7 @@ on_both_databases!(
     collaborators_get_three_views_and_no_custom_ones,
     bad_view_input_is_refused_whole,
     custom_view_counts_follow_ticket_changes,
+    maintained_counts_agree_with_sql_for_every_filter_and_viewer,
 );
 
 const DAY: i64 = 86_400_000;
@@ -310,13 +311,12 @@ async fn create_view(app: &TestApp, client: &reqwest::Client, body: Value) -> (u
     send(client.post(app.url("/api/v1/views")).json(&body)).await
 }
 
-async fn every_filter_property_and_operator_selects_the_right_tickets(app: TestApp) {
-    let w = world(&app).await;
-    let now = app::db::now_ms();
+/// Values per property for the filter tests: enough to hit some tickets of
+/// the fixture and miss others.
+fn filter_cases(w: &World, now: i64) -> Vec<(&'static str, Vec<Vec<String>>)> {
     let t = &w.tickets;
     let s = |v: i64| v.to_string();
-    // Values per property: enough to hit some tickets and miss others.
-    let cases: Vec<(&str, Vec<Vec<String>>)> = vec![
+    vec![
         (
             "status",
             vec![
@@ -381,50 +381,61 @@ async fn every_filter_property_and_operator_selects_the_right_tickets(app: TestA
             "last_customer_message_at",
             vec![vec!["3".into()], vec!["30".into()], vec![s(now - 5 * DAY)]],
         ),
-    ];
-    let mut checked = 0;
-    for (property, value_sets) in &cases {
+    ]
+}
+
+/// Every (property, operator, values) the filter tests try.
+fn filter_conditions(w: &World, now: i64) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let mut out = Vec::new();
+    for (property, value_sets) in filter_cases(w, now) {
         let p = app::views::Property::parse(property).unwrap();
         for op in p.operators() {
-            let sets: Vec<Vec<String>> = if op.takes_values() {
-                value_sets
-                    .iter()
-                    .filter(|vs| {
-                        // Day counts for the relative operators, instants
-                        // for the absolute ones.
-                        let instant = vs[0].len() > 6;
-                        match op.as_str() {
-                            "in_last_days" | "more_than_days_ago" => !instant,
-                            "after" | "before" => instant,
-                            _ => true,
-                        }
-                    })
-                    .cloned()
-                    .collect()
-            } else {
-                vec![Vec::new()]
-            };
-            for values in sets {
-                let (status, view) = create_view(
-                    &app,
-                    &w.admin,
-                    json!({"name": format!("{property} {}", op.as_str()), "definition": {"groups": [[
-                        {"property": property, "op": op.as_str(), "values": values}
-                    ]]}}),
-                )
-                .await;
-                assert_eq!(status, 201, "{property} {op:?} {values:?}: {view}");
-                let got = view_ids(&app, &w.admin, &view["id"].to_string()).await;
-                let mut want: Vec<i64> = t
-                    .iter()
-                    .filter(|f| expected(f, property, op.as_str(), &values, w.admin_id, now))
-                    .map(|f| f.id)
-                    .collect();
-                want.sort_unstable();
-                assert_eq!(got, want, "{property} {} {values:?}", op.as_str());
-                checked += 1;
+            if !op.takes_values() {
+                out.push((property, op.as_str(), Vec::new()));
+                continue;
+            }
+            for values in &value_sets {
+                // Day counts for the relative operators, instants for the
+                // absolute ones.
+                let instant = values[0].len() > 6;
+                let fits = match op.as_str() {
+                    "in_last_days" | "more_than_days_ago" => !instant,
+                    "after" | "before" => instant,
+                    _ => true,
+                };
+                if fits {
+                    out.push((property, op.as_str(), values.clone()));
+                }
             }
         }
+    }
+    out
+}
+
+async fn every_filter_property_and_operator_selects_the_right_tickets(app: TestApp) {
+    let w = world(&app).await;
+    let now = app::db::now_ms();
+    let t = &w.tickets;
+    let mut checked = 0;
+    for (property, op, values) in filter_conditions(&w, now) {
+        let (status, view) = create_view(
+            &app,
+            &w.admin,
+            json!({"name": format!("{property} {op}"), "definition": {"groups": [[
+                {"property": property, "op": op, "values": values}
+            ]]}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{property} {op} {values:?}: {view}");
+        let got = view_ids(&app, &w.admin, &view["id"].to_string()).await;
+        let mut want: Vec<i64> = t
+            .iter()
+            .filter(|f| expected(f, property, op, &values, w.admin_id, now))
+            .map(|f| f.id)
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want, "{property} {op} {values:?}");
+        checked += 1;
     }
     assert!(checked > 50, "only {checked} conditions checked");
 }
@@ -835,4 +846,180 @@ async fn custom_view_counts_follow_ticket_changes(app: TestApp) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The count of one view for one viewer, counted in SQL: the view's filter
+/// and the viewer's access, as a page of the view applies them.
+async fn sql_count(
+    app: &TestApp,
+    definition: &app::views::ViewDefinition,
+    viewer: &app::users::User,
+) -> i64 {
+    let mut sql = app::db::SqlBuilder::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
+    app::views::service::push_definition(&mut sql, definition, viewer, definition.sort).unwrap();
+    app::access::push_ticket_filter(&mut sql, viewer);
+    sql.query()
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap()
+}
+
+/// The maintained custom view counts (`views::counter`) agree with SQL for
+/// every filter of the filter test and a few OR-ed groups, for viewers of
+/// every access scope (one of them with "me" and restricted access), first
+/// after the scan and then as tickets change through the API: reassigned,
+/// re-prioritised, closed, created.
+async fn maintained_counts_agree_with_sql_for_every_filter_and_viewer(app: TestApp) {
+    use app::access::{Access, AccessScope};
+    use app::views::ViewDefinition;
+    let w = world(&app).await;
+    let now = app::db::now_ms();
+    let mut views: Vec<(i64, ViewDefinition)> = Vec::new();
+    let mut definitions: Vec<Value> = filter_conditions(&w, now)
+        .into_iter()
+        .map(|(property, op, values)| {
+            json!({"groups": [[{"property": property, "op": op, "values": values}]]})
+        })
+        .collect();
+    definitions.push(json!({"groups": [
+        [{"property": "priority", "op": "is_any_of", "values": ["high"]},
+         {"property": "team", "op": "is_any_of", "values": [w.team1.to_string()]}],
+        [{"property": "channel", "op": "is_any_of", "values": ["phone"]}],
+        [{"property": "owner", "op": "is_none_of", "values": ["me", "none"]},
+         {"property": "created_at", "op": "in_last_days", "values": ["20"]}]
+    ]}));
+    definitions.push(json!({"groups": []}));
+    for (i, definition) in definitions.into_iter().enumerate() {
+        let (status, view) = create_view(
+            &app,
+            &w.admin,
+            json!({"name": format!("View {i}"), "sharing": "everyone", "definition": definition}),
+        )
+        .await;
+        assert_eq!(status, 201, "{view}");
+        views.push((
+            view["id"].as_i64().unwrap(),
+            serde_json::from_value(view["definition"].clone()).unwrap(),
+        ));
+    }
+    // Viewers: the admin; Ana with each scope; the admin's id with only
+    // team 2 (so that "me" meets restricted access).
+    let user = |id: i64, role: Role, scope: AccessScope, unassigned: bool, teams: Vec<i64>| {
+        app::users::User {
+            id,
+            email: format!("{id}@test.example"),
+            name: format!("Viewer {id}"),
+            role,
+            access: Access {
+                scope,
+                include_unassigned: unassigned,
+                team_ids: teams,
+            },
+            availability: Default::default(),
+            timezone: "UTC".into(),
+            working_hours: None,
+            capacity: Default::default(),
+        }
+    };
+    let viewers = [
+        user(w.admin_id, Role::SuperAdmin, AccessScope::All, true, vec![]),
+        user(w.ana_id, Role::Agent, AccessScope::All, false, vec![]),
+        user(
+            w.ana_id,
+            Role::Agent,
+            AccessScope::Teams,
+            false,
+            vec![w.team1],
+        ),
+        user(
+            w.ana_id,
+            Role::Agent,
+            AccessScope::Teams,
+            true,
+            vec![w.team2],
+        ),
+        user(w.ana_id, Role::Agent, AccessScope::Owned, false, vec![]),
+        user(w.ana_id, Role::Agent, AccessScope::Owned, true, vec![]),
+        user(
+            w.admin_id,
+            Role::Agent,
+            AccessScope::Teams,
+            false,
+            vec![w.team2],
+        ),
+    ];
+    let counter = app.state.hub.view_counter();
+    let compare = || async {
+        let mut differences = Vec::new();
+        for (id, definition) in &views {
+            for viewer in &viewers {
+                let maintained = counter.count(*id, 1, viewer).await;
+                let sql = sql_count(&app, definition, viewer).await;
+                if maintained != Some(sql) {
+                    differences.push(format!(
+                        "view {id} {:?} for {:?} {:?}: maintained {maintained:?}, SQL {sql}",
+                        definition.groups, viewer.id, viewer.access
+                    ));
+                }
+            }
+        }
+        differences
+    };
+    let settle = |what: &'static str| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let differences = compare().await;
+            if differences.is_empty() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {} differences, first: {}",
+                differences.len(),
+                differences[0]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    settle("after the scan").await;
+    assert!(views.len() > 50);
+    // The REST count is the maintained one (exact, never capped).
+    let (_, list) = send(w.admin.get(app.url("/api/v1/views"))).await;
+    let last = views.last().unwrap().0.to_string();
+    let listed = list["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"].as_str() == Some(last.as_str()))
+        .unwrap()
+        .clone();
+    assert_eq!(listed["count"].as_i64(), Some(4), "{listed}");
+    // Changes through the API, each followed by a comparison.
+    let t = &w.tickets;
+    let patch = |id: i64, body: Value| {
+        let admin = w.admin.clone();
+        let url = app.url(&format!("/api/v1/tickets/{id}"));
+        async move {
+            let (status, body) = send(admin.patch(url).json(&body)).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    patch(t[1].id, json!({"priority": "high", "owner_id": w.admin_id})).await;
+    settle("after a reassignment").await;
+    patch(t[0].id, json!({"status": "Closed", "team_id": w.team2})).await;
+    settle("after a close and a team move").await;
+    patch(
+        t[3].id,
+        json!({"owner_id": w.ana_id, "category": "Billing issue"}),
+    )
+    .await;
+    settle("after an assignment").await;
+    let (status, created) = send(w.admin.post(app.url("/api/v1/tickets")).json(&json!({
+        "subject": "New one", "priority": "urgent", "channel": "chat", "team_id": w.team1
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    settle("after a new ticket").await;
 }

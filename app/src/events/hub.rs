@@ -26,6 +26,7 @@ use crate::access::can_see;
 use crate::db::{now_ms, Db, DbKind};
 use crate::error::AppError;
 use crate::users::User;
+use crate::views::counter::ViewCounter;
 use crate::views::CountBucket;
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
@@ -165,8 +166,11 @@ pub struct EventHub {
     /// Bumped each time events about tickets are published: custom view
     /// counts computed before it are out of date.
     ticket_epoch: AtomicU64,
-    /// Custom view counts, valid for one ticket epoch.
+    /// Custom view counts counted in SQL, valid for one ticket epoch: what
+    /// a count is while the counter below does not have it.
     view_counts: crate::views::service::CountCache,
+    /// Custom view counts maintained from the events this hub publishes.
+    view_counter: Arc<ViewCounter>,
     /// (process id, connection id) -> what that connection is viewing.
     presence: Mutex<HashMap<(String, u64), PresenceEntry>>,
     /// This process's id on the presence board.
@@ -190,6 +194,7 @@ impl EventHub {
             buckets: RwLock::new(Arc::new(crate::views::service::count_buckets(&db).await?)),
             ticket_epoch: AtomicU64::new(0),
             view_counts: Default::default(),
+            view_counter: ViewCounter::start(db.clone()),
             db,
             sender,
             presence: Mutex::new(HashMap::new()),
@@ -223,6 +228,10 @@ impl EventHub {
 
     pub fn view_counts(&self) -> &crate::views::service::CountCache {
         &self.view_counts
+    }
+
+    pub fn view_counter(&self) -> &ViewCounter {
+        &self.view_counter
     }
 
     pub fn published_seq(&self) -> i64 {
@@ -362,9 +371,16 @@ impl EventHub {
     /// reads). Counts are broadcast only when they moved: most events (a
     /// reply, a note, a subject edit) leave them as they were, and every
     /// connection would otherwise wake up to recompute the same numbers.
+    ///
+    /// The tickets the events name are read in the same snapshot and handed
+    /// to the custom view counter before the events go out, so a workspace
+    /// that reloads its counts on an event gets counts that include it.
     async fn publish_new(&self) -> Result<usize, AppError> {
         let after = self.published_seq();
-        let (events, buckets) = {
+        // Held from before the read until the tickets are applied, so the
+        // counter applies what it reads in the order the database moved.
+        let counter = self.view_counter.begin_batch().await;
+        let (events, buckets, ticket_ids, tickets) = {
             let mut tx = self.db.pool().begin().await?;
             if self.db.kind() == DbKind::Postgres {
                 // One snapshot for both reads (SQLite's read transaction
@@ -379,9 +395,33 @@ impl EventHub {
             } else {
                 None
             };
+            let mut ticket_ids: Vec<i64> = Vec::new();
+            if counter.wants_tickets() {
+                ticket_ids.extend(events.iter().filter_map(|e| e.ticket_id));
+                ticket_ids.sort_unstable();
+                ticket_ids.dedup();
+            }
+            let tickets = if ticket_ids.is_empty() {
+                Vec::new()
+            } else {
+                crate::views::counter::load_facts(&mut tx, &ticket_ids).await?
+            };
             tx.rollback().await?;
-            (events, buckets)
+            (events, buckets, ticket_ids, tickets)
         };
+        counter.apply(&ticket_ids, &tickets);
+        for e in &events {
+            if e.kind == super::VIEW_CHANGED {
+                self.view_counter.request_scan();
+            } else if e.kind == super::SETTINGS_CHANGED
+                && matches!(
+                    e.data.get("settings").and_then(|s| s.as_str()),
+                    Some("sla" | "calendars")
+                )
+            {
+                self.view_counter.sla_changed().await;
+            }
+        }
         let n = events.len();
         if buckets.is_some() {
             // Some of these events are about tickets.

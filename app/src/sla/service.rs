@@ -697,6 +697,18 @@ pub async fn recalculate_open(db: &Db) -> Result<Recalculation, AppError> {
             break;
         }
     }
+    if done.changed > 0 {
+        // The settings change was announced before its recalculation ran;
+        // this tells workspaces (and the custom view counter) that the
+        // clocks it moved are now all written.
+        let mut tx = db.begin_write().await?;
+        tx.event(PendingEvent::global(
+            events::SETTINGS_CHANGED,
+            None,
+            json!({ "settings": "sla", "recalculated": done.changed }),
+        ));
+        tx.commit().await?;
+    }
     Ok(done)
 }
 

@@ -8,6 +8,8 @@
 //! order ([`ViewPreferences`]).
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod counter;
 pub mod editor;
 pub mod filter;
 #[cfg(feature = "ssr")]
@@ -17,6 +19,9 @@ pub use filter::{Column, Condition, Layout, Operator, Property, ViewDefinition};
 
 use crate::users::{Role, User};
 use serde::{Deserialize, Serialize};
+
+/// A day in milliseconds, the unit of relative date conditions.
+pub const DAY_MS: i64 = 86_400_000;
 
 /// The built-in views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

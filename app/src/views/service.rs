@@ -6,7 +6,7 @@ use super::filter::{PersonValue, Test};
 use super::{
     counts_from_buckets, CountBucket, CustomView, NewView, Property, Sharing, ViewCount,
     ViewDefinition, ViewId, ViewKey, ViewKind, ViewPatch, ViewPreferences, ViewSummary,
-    ViewVersion,
+    ViewVersion, DAY_MS,
 };
 use crate::access::push_ticket_filter;
 use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
@@ -22,7 +22,6 @@ use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const DAY_MS: i64 = 86_400_000;
 const MAX_NAME_CHARS: usize = 80;
 
 /// Appends the default view's condition (starting with " AND ") for ticket
@@ -849,13 +848,23 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
         });
     }
     for view in custom_views(db, actor).await? {
-        let count = custom_count(state, actor, &view).await?;
+        // Maintained counts are exact at any size; until the counter has
+        // this version of the view, it is counted in SQL, up to the cap.
+        let (count, exact) = match state
+            .hub
+            .view_counter()
+            .count(view.id, view.version, actor)
+            .await
+        {
+            Some(n) => (n, true),
+            None => (custom_count(state, actor, &view).await?, false),
+        };
         all.push(ViewSummary {
             id: ViewKey::Custom(view.id),
             name: view.name.clone(),
             kind: ViewKind::Custom,
-            count: count.min(COUNT_CAP),
-            count_capped: count > COUNT_CAP,
+            count: if exact { count } else { count.min(COUNT_CAP) },
+            count_capped: !exact && count > COUNT_CAP,
             hidden: false,
             custom: Some(view),
         });
