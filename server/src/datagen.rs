@@ -52,6 +52,10 @@ pub struct Stats {
     pub contacts: i64,
     pub agents: i64,
     pub teams: i64,
+    /// Agents @mentioned in notes, and tickets someone follows: what the
+    /// My mentions and Followers views list.
+    pub mentions: i64,
+    pub follows: i64,
 }
 
 /// SplitMix64: small, fast, and good enough for synthetic data.
@@ -214,6 +218,15 @@ async fn max_id(db: &Db, table: &str) -> Result<i64, AppError> {
 }
 
 /// Fills a migrated database that has no tickets yet according to `plan`.
+/// The name of generated agent `i`.
+fn agent_name(i: i64) -> String {
+    format!(
+        "{} {} {i}",
+        FIRST[i as usize % FIRST.len()],
+        LAST[i as usize % LAST.len()]
+    )
+}
+
 pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError> {
     let existing: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tickets")
         .fetch_one(db.pool())
@@ -266,11 +279,7 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
             vec![
                 Arg::Int(user_base + i),
                 Arg::Text(format!("agent{i}@bench.example")),
-                Arg::Text(format!(
-                    "{} {} {i}",
-                    FIRST[i as usize % FIRST.len()],
-                    LAST[i as usize % LAST.len()]
-                )),
+                Arg::Text(agent_name(i)),
                 Arg::Text(role.into()),
                 Arg::Text(password.clone()),
                 Arg::Int(1),
@@ -390,6 +399,8 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
         let last = (first + batch - 1).min(plan.tickets);
         let mut tickets = Vec::with_capacity((last - first + 1) as usize);
         let mut messages = Vec::new();
+        let mut mentions = Vec::new();
+        let mut follows = Vec::new();
         for id in first..=last {
             let created = start + span * (id - 1) / plan.tickets + rng.below(3_600_000);
             // Recent tickets are mostly open; older ones mostly closed.
@@ -429,12 +440,19 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                             text(&mut rng, &SENTENCES, sentences),
                         )
                     } else if rng.chance(12) {
-                        (
-                            "note",
-                            Some(agent),
-                            None,
-                            text(&mut rng, &AGENT_SENTENCES, 1),
-                        )
+                        // A third of the notes ask a colleague (anyone,
+                        // the same agent included) for help.
+                        let mut body = text(&mut rng, &AGENT_SENTENCES, 1);
+                        if rng.chance(33) {
+                            let i = 1 + rng.below(plan.agents);
+                            body = format!("@{} {body}", agent_name(i));
+                            mentions.push(vec![
+                                Arg::Int(message_id),
+                                Arg::Int(user_base + i),
+                                Arg::Int(id),
+                            ]);
+                        }
+                        ("note", Some(agent), None, body)
                     } else {
                         let sentences = 1 + rng.below(3);
                         (
@@ -464,6 +482,14 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 at += 60_000 + rng.below(8 * 3_600_000);
             }
             let updated = at.min(now);
+            // One ticket in twelve has a follower.
+            if rng.chance(8) {
+                follows.push(vec![
+                    Arg::Int(user_base + 1 + rng.below(plan.agents)),
+                    Arg::Int(id),
+                    Arg::Int(created),
+                ]);
+            }
             tickets.push(vec![
                 Arg::Int(id),
                 Arg::Int(id),
@@ -526,6 +552,22 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 "created_at",
             ],
             messages,
+        )
+        .await?;
+        stats.mentions += mentions.len() as i64;
+        stats.follows += follows.len() as i64;
+        insert_rows(
+            tx.conn(),
+            "mentions",
+            &["message_id", "user_id", "ticket_id"],
+            mentions,
+        )
+        .await?;
+        insert_rows(
+            tx.conn(),
+            "followers",
+            &["user_id", "ticket_id", "created_at"],
+            follows,
         )
         .await?;
         tx.commit().await?;

@@ -18,6 +18,10 @@ async fn generated_workspace_is_consistent_and_usable(app: TestApp) {
     assert_eq!(app.count("messages").await, stats.messages);
     assert!(stats.messages >= 300, "every ticket has a first message");
     assert_eq!(app.count("contacts").await, plan.contacts);
+    // My mentions and Followers have tickets to list.
+    assert_eq!(app.count("mentions").await, stats.mentions);
+    assert_eq!(app.count("followers").await, stats.follows);
+    assert!(stats.follows > 0, "{stats:?}");
 
     // A second run refuses instead of duplicating.
     assert!(generate(&app.state.db, &plan, 1).await.is_err());

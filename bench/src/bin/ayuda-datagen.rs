@@ -57,12 +57,14 @@ async fn main() {
     db.close().await;
     match result {
         Ok(stats) => println!(
-            "generated {} tickets, {} messages, {} contacts, {} agents, {} teams in {:.1} s",
+            "generated {} tickets, {} messages, {} contacts, {} agents, {} teams, {} mentions, {} follows in {:.1} s",
             stats.tickets,
             stats.messages,
             stats.contacts,
             stats.agents,
             stats.teams,
+            stats.mentions,
+            stats.follows,
             started.elapsed().as_secs_f64()
         ),
         Err(e) => {
