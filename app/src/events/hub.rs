@@ -402,9 +402,9 @@ impl EventHub {
                 ticket_ids.dedup();
             }
             let tickets = if ticket_ids.is_empty() {
-                Vec::new()
+                Default::default()
             } else {
-                crate::views::counter::load_facts(&mut tx, &ticket_ids).await?
+                crate::views::counter::load(&mut tx, &ticket_ids).await?
             };
             tx.rollback().await?;
             (events, buckets, ticket_ids, tickets)

@@ -527,6 +527,16 @@ fn page_size(q: &TicketQuery) -> Result<i64, AppError> {
 /// tells whether there is a next page). Public so that tests can check the
 /// query plan of every view.
 pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError> {
+    list_query_along(actor, q, false)
+}
+
+/// [`list_query`]; `along_sort_index`: see
+/// [`views::service::push_filter_along`].
+fn list_query_along(
+    actor: &User,
+    q: &TicketQuery,
+    along_sort_index: bool,
+) -> Result<SqlBuilder, AppError> {
     let limit = page_size(q)?;
     let mut sql = SqlBuilder::new(SELECT);
     sql.push(" WHERE 1 = 1");
@@ -534,7 +544,7 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
         if !view.available_to(actor.role) {
             return Err(AppError::not_found("View"));
         }
-        views::service::push_filter(&mut sql, view, actor);
+        views::service::push_filter_along(&mut sql, view, actor, along_sort_index);
     }
     if let Some(definition) = &q.custom {
         views::service::push_definition(&mut sql, definition, actor, q.sort)?;
@@ -576,7 +586,8 @@ pub fn list_query(actor: &User, q: &TicketQuery) -> Result<SqlBuilder, AppError>
 /// deep page costs the same as the first.
 pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, AppError> {
     let limit = page_size(q)?;
-    let sql = list_query(actor, q)?;
+    let along = personal_list_is_long(db, actor, q, limit).await?;
+    let sql = list_query_along(actor, q, along)?;
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
     let next_cursor = if tickets.len() as i64 > limit {
@@ -596,6 +607,39 @@ pub async fn list(db: &Db, actor: &User, q: &TicketQuery) -> Result<TicketPage, 
         tickets,
         next_cursor,
     })
+}
+
+/// Should a page of My mentions or Followers walk the open tickets in page
+/// order rather than start from the viewer's list (see
+/// [`views::service::push_filter_along`])? Walking costs about
+/// `page × all tickets / listed` steps, starting from the list about
+/// `listed` lookups: walk once `listed² > page × all tickets`. Only on
+/// SQLite, and along the open tickets' index by last activity (the default
+/// sort); PostgreSQL's planner weighs the two itself.
+async fn personal_list_is_long(
+    db: &Db,
+    actor: &User,
+    q: &TicketQuery,
+    limit: i64,
+) -> Result<bool, AppError> {
+    let table = match q.view {
+        Some(ViewId::Mentions) => "mentions",
+        Some(ViewId::Followers) => "followers",
+        _ => return Ok(false),
+    };
+    if db.kind() != crate::db::DbKind::Sqlite || q.sort != SortKey::Updated || q.custom.is_some() {
+        return Ok(false);
+    }
+    let row = sqlx::query(&format!(
+        "SELECT (SELECT COUNT(*) FROM {table} WHERE user_id = $1) AS listed, \
+         (SELECT COALESCE(MAX(id), 0) FROM tickets) AS tickets"
+    ))
+    .bind(actor.id)
+    .fetch_one(db.pool())
+    .await?;
+    let listed: i64 = row.try_get("listed")?;
+    let tickets: i64 = row.try_get("tickets")?;
+    Ok(listed.saturating_mul(listed) > (limit + 1).saturating_mul(tickets))
 }
 
 /// Applies a patch in one transaction, records each change in the thread

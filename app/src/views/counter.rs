@@ -1,6 +1,8 @@
 //! Custom view counts, maintained as tickets change, so that every count
 //! beside every view is a sum over a few hundred numbers instead of a scan
-//! of the tickets the view filters.
+//! of the tickets the view filters. My mentions and Followers are counted
+//! here too, from each person's list of tickets kept in memory with whether
+//! each ticket is open and where it is.
 //!
 //! Who may see a ticket depends only on its owner and team
 //! ([`crate::access::can_see`]), so, as for the default views' buckets
@@ -53,6 +55,13 @@ const LOAD_CHUNK: usize = 500;
 /// How often scheduled moments (relative dates) are checked.
 const WAKEUP_TICK: Duration = Duration::from_secs(1);
 
+/// The two default views that list a person's own tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personal {
+    Mentions,
+    Follows,
+}
+
 /// The maintained counts; one per server process, owned by the event hub.
 pub struct ViewCounter {
     state: tokio::sync::Mutex<State>,
@@ -78,7 +87,13 @@ struct Tables {
     /// Each ticket's bucket, by ticket id (what to take it out of when it
     /// moves).
     bucket_of: Vec<u32>,
+    /// Open (not closed) tickets, one bit per ticket id.
+    active: Vec<u64>,
     views: Vec<Tally>,
+    /// Who follows each ticket, and which tickets each person follows.
+    follows: People,
+    /// Who is @mentioned on each ticket, and where each person is.
+    mentions: People,
     /// (when, ticket id): moments at which a ticket must be tested again.
     wakeups: BinaryHeap<Reverse<(i64, i64)>>,
     /// The moment each ticket is scheduled for (older heap entries for the
@@ -101,6 +116,46 @@ struct Tally {
     others: Members,
     /// The tickets in the view for their owner; only views that say "me".
     owners: Option<Members>,
+}
+
+/// A relation between tickets and people (follows, mentions), both ways.
+#[derive(Default)]
+struct People {
+    by_ticket: HashMap<i64, Vec<i64>>,
+    by_person: HashMap<i64, std::collections::HashSet<i64>>,
+}
+
+impl People {
+    /// Makes `people` the list of ticket `ticket`.
+    fn set(&mut self, ticket: i64, mut people: Vec<i64>) {
+        people.sort_unstable();
+        people.dedup();
+        let old = if people.is_empty() {
+            self.by_ticket.remove(&ticket)
+        } else {
+            self.by_ticket.insert(ticket, people.clone())
+        }
+        .unwrap_or_default();
+        for p in &old {
+            if people.binary_search(p).is_err() {
+                if let Some(tickets) = self.by_person.get_mut(p) {
+                    tickets.remove(&ticket);
+                }
+            }
+        }
+        for p in people {
+            self.by_person.entry(p).or_default().insert(ticket);
+        }
+    }
+
+    fn add(&mut self, ticket: i64, person: i64) {
+        let list = self.by_ticket.entry(ticket).or_default();
+        if !list.contains(&person) {
+            list.push(person);
+            list.sort_unstable();
+        }
+        self.by_person.entry(person).or_default().insert(ticket);
+    }
 }
 
 /// Which tickets are in a view, and how many in each bucket.
@@ -181,9 +236,6 @@ impl Tables {
     /// and moves it between buckets. Returns false when the id is beyond
     /// what the tables index.
     fn apply(&mut self, id: i64, ticket: Option<&TicketFacts>, now: i64) -> bool {
-        if self.views.is_empty() {
-            return true;
-        }
         if !(0..=MAX_TICKET_ID).contains(&id) {
             return false;
         }
@@ -219,6 +271,15 @@ impl Tables {
             }
         }
         self.bucket_of[idx] = new;
+        let word = idx / 64;
+        if self.active.len() <= word {
+            self.active.resize(word + 1, 0);
+        }
+        if ticket.is_some_and(|t| t.status_category != "closed") {
+            self.active[word] |= 1 << (idx % 64);
+        } else {
+            self.active[word] &= !(1 << (idx % 64));
+        }
         match next_change {
             Some(at) if self.scheduled.get(&id) != Some(&at) => {
                 self.scheduled.insert(id, at);
@@ -248,6 +309,37 @@ impl Tables {
         due
     }
 
+    /// How many open tickets of `viewer`'s My mentions or Followers list
+    /// they may see.
+    fn personal_count(&self, list: Personal, viewer: &User) -> i64 {
+        let people = match list {
+            Personal::Mentions => &self.mentions,
+            Personal::Follows => &self.follows,
+        };
+        let Some(tickets) = people.by_person.get(&viewer.id) else {
+            return 0;
+        };
+        let mut n = 0;
+        for id in tickets {
+            let idx = *id as usize;
+            let open = self
+                .active
+                .get(idx / 64)
+                .is_some_and(|w| w & (1 << (idx % 64)) != 0);
+            if !open {
+                continue;
+            }
+            let Some(bucket) = self.bucket_of.get(idx).filter(|b| **b != NO_BUCKET) else {
+                continue;
+            };
+            let (owner, team) = self.buckets[*bucket as usize];
+            if can_see(viewer, owner, team) {
+                n += 1;
+            }
+        }
+        n
+    }
+
     fn count(&self, view_id: i64, version: i64, viewer: &User) -> Option<i64> {
         let view = self
             .views
@@ -268,24 +360,53 @@ impl Tables {
     }
 }
 
-/// Applies the tickets `ids` as they are now (`found`; a missing one was
+/// The tickets an event batch (or a wakeup) named, as they are now.
+#[derive(Default)]
+pub struct Loaded {
+    tickets: Vec<TicketFacts>,
+    /// (ticket, person) pairs for those tickets.
+    follows: Vec<(i64, i64)>,
+    mentions: Vec<(i64, i64)>,
+}
+
+/// Applies the tickets `ids` as they are now (`loaded`; a missing one was
 /// deleted). On failure the tables are dropped: counts fall back to SQL
 /// until the next scan.
-fn apply_all(state: &mut State, ids: &[i64], found: &[TicketFacts], now: i64) {
+fn apply_all(state: &mut State, ids: &[i64], loaded: &Loaded, now: i64) {
     if let Some(touched) = &mut state.touched {
         touched.extend_from_slice(ids);
     }
     let Some(tables) = &mut state.tables else {
         return;
     };
-    let by_id: HashMap<i64, &TicketFacts> = found.iter().map(|t| (t.id, t)).collect();
+    if let Err(e) = apply_to(tables, ids, loaded, now) {
+        drop(e);
+        state.tables = None;
+    }
+}
+
+fn apply_to(tables: &mut Tables, ids: &[i64], loaded: &Loaded, now: i64) -> Result<(), AppError> {
+    let by_id: HashMap<i64, &TicketFacts> = loaded.tickets.iter().map(|t| (t.id, t)).collect();
+    let mut follows: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (ticket, person) in &loaded.follows {
+        follows.entry(*ticket).or_default().push(*person);
+    }
+    let mut mentions: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (ticket, person) in &loaded.mentions {
+        mentions.entry(*ticket).or_default().push(*person);
+    }
     for id in ids {
         if !tables.apply(*id, by_id.get(id).copied(), now) {
-            beyond(*id);
-            state.tables = None;
-            return;
+            return Err(beyond(*id));
         }
+        tables
+            .follows
+            .set(*id, follows.remove(id).unwrap_or_default());
+        tables
+            .mentions
+            .set(*id, mentions.remove(id).unwrap_or_default());
     }
+    Ok(())
 }
 
 /// Says (in the log) that a ticket id is beyond what the tables index.
@@ -298,29 +419,41 @@ fn beyond(id: i64) -> AppError {
 }
 
 /// Reads the tickets `ids` (as far as they exist) with everything views
-/// test.
-pub async fn load_facts(
-    conn: &mut sqlx::AnyConnection,
-    ids: &[i64],
-) -> Result<Vec<TicketFacts>, AppError> {
-    let mut found = Vec::with_capacity(ids.len());
+/// test, and who follows and is mentioned on them.
+pub async fn load(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<Loaded, AppError> {
+    let mut loaded = Loaded::default();
     for chunk in ids.chunks(LOAD_CHUNK) {
-        let mut sql = SqlBuilder::new(&format!(
+        let select = |head: &str| {
+            let mut sql = SqlBuilder::new(head);
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_int(*id);
+            }
+            sql.push(")");
+            sql
+        };
+        let sql = select(&format!(
             "SELECT {VIEW_FACT_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
              WHERE t.id IN ("
         ));
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind_int(*id);
-        }
-        sql.push(")");
         for row in sql.query().fetch_all(&mut *conn).await? {
-            found.push(facts::from_view_row(&row)?);
+            loaded.tickets.push(facts::from_view_row(&row)?);
+        }
+        for (table, into) in [
+            ("followers", &mut loaded.follows),
+            ("mentions", &mut loaded.mentions),
+        ] {
+            let sql = select(&format!(
+                "SELECT DISTINCT ticket_id, user_id FROM {table} WHERE ticket_id IN ("
+            ));
+            for row in sql.query().fetch_all(&mut *conn).await? {
+                into.push((row.try_get("ticket_id")?, row.try_get("user_id")?));
+            }
         }
     }
-    Ok(found)
+    Ok(loaded)
 }
 
 /// What the hub holds while it reads a batch of events: see
@@ -332,17 +465,13 @@ pub struct Batch<'a> {
 impl Batch<'_> {
     /// Does the counter want the tickets of this batch?
     pub fn wants_tickets(&self) -> bool {
-        self.state
-            .tables
-            .as_ref()
-            .is_some_and(|t| !t.views.is_empty())
-            || self.state.touched.is_some()
+        self.state.tables.is_some() || self.state.touched.is_some()
     }
 
     /// Applies the tickets the batch's events named, read in the events'
     /// snapshot.
-    pub fn apply(mut self, ids: &[i64], found: &[TicketFacts]) {
-        apply_all(&mut self.state, ids, found, now_ms());
+    pub fn apply(mut self, ids: &[i64], loaded: &Loaded) {
+        apply_all(&mut self.state, ids, loaded, now_ms());
     }
 }
 
@@ -384,22 +513,18 @@ impl ViewCounter {
         }
     }
 
+    /// `viewer`'s count of My mentions or Followers, or `None` before the
+    /// first scan.
+    pub async fn personal_count(&self, list: Personal, viewer: &User) -> Option<i64> {
+        let state = self.state.lock().await;
+        Some(state.tables.as_ref()?.personal_count(list, viewer))
+    }
+
     /// `viewer`'s count of version `version` of custom view `view_id`, or
     /// `None` when the counter does not have it (yet).
     pub async fn count(&self, view_id: i64, version: i64, viewer: &User) -> Option<i64> {
         let state = self.state.lock().await;
         state.tables.as_ref()?.count(view_id, version, viewer)
-    }
-
-    /// Waits until the counter has counted version `version` of view
-    /// `view_id` (tests and the bench use it).
-    pub async fn has(&self, view_id: i64, version: i64) -> bool {
-        let state = self.state.lock().await;
-        state.tables.as_ref().is_some_and(|t| {
-            t.views
-                .iter()
-                .any(|v| v.id == view_id && v.version == version)
-        })
     }
 }
 
@@ -441,8 +566,8 @@ async fn wake_due(counter: &ViewCounter, db: &Db) -> Result<(), AppError> {
     if due.is_empty() {
         return Ok(());
     }
-    let found = load_facts(&mut *db.pool().acquire().await?, &due).await?;
-    apply_all(&mut state, &due, &found, now);
+    let loaded = load(&mut *db.pool().acquire().await?, &due).await?;
+    apply_all(&mut state, &due, &loaded, now);
     Ok(())
 }
 
@@ -463,24 +588,20 @@ async fn scan_now(counter: &ViewCounter, db: &Db) -> Result<(), AppError> {
     let mut touched = touched;
     touched.sort_unstable();
     touched.dedup();
-    let found = if touched.is_empty() || tables.views.is_empty() {
-        Vec::new()
+    let loaded = if touched.is_empty() {
+        Loaded::default()
     } else {
-        load_facts(&mut *db.pool().acquire().await?, &touched).await?
+        load(&mut *db.pool().acquire().await?, &touched).await?
     };
-    let now = now_ms();
-    let by_id: HashMap<i64, &TicketFacts> = found.iter().map(|t| (t.id, t)).collect();
-    for id in &touched {
-        if !tables.apply(*id, by_id.get(id).copied(), now) {
-            state.tables = None;
-            return Err(beyond(*id));
-        }
+    if let Err(e) = apply_to(&mut tables, &touched, &loaded, now_ms()) {
+        state.tables = None;
+        return Err(e);
     }
     state.tables = Some(tables);
     Ok(())
 }
 
-/// Reads every custom view and, when there are any, every ticket, in one
+/// Reads every custom view, every ticket, every follow and mention, in one
 /// snapshot.
 async fn scan(db: &Db) -> Result<Tables, AppError> {
     let started = std::time::Instant::now();
@@ -503,9 +624,21 @@ async fn scan(db: &Db) -> Result<Tables, AppError> {
         }
     }
     let mut tables = Tables::new(views);
-    if tables.views.is_empty() {
-        // Nothing to count; a new view brings a new scan.
-        return Ok(tables);
+    for (table, sql) in [
+        ("followers", "SELECT user_id, ticket_id FROM followers"),
+        (
+            "mentions",
+            "SELECT DISTINCT user_id, ticket_id FROM mentions",
+        ),
+    ] {
+        let mut rows = sqlx::query(sql).fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await? {
+            let (person, ticket): (i64, i64) = (row.try_get("user_id")?, row.try_get("ticket_id")?);
+            match table {
+                "followers" => tables.follows.add(ticket, person),
+                _ => tables.mentions.add(ticket, person),
+            }
+        }
     }
     let now = now_ms();
     let sql = format!(
@@ -626,6 +759,36 @@ mod tests {
         assert_eq!(t.count(2, 1, &team1), Some(1));
         // Another version of the view is not counted here.
         assert_eq!(t.count(1, 2, &all), None);
+    }
+
+    #[test]
+    fn personal_lists_count_open_tickets_the_viewer_may_see() {
+        let mut t = Tables::new(vec![]);
+        let mut closed = ticket(3, Some(9), Some(2), 0);
+        closed.status_category = "closed".into();
+        t.apply(1, Some(&ticket(1, Some(7), Some(1), 0)), 0);
+        t.apply(2, Some(&ticket(2, Some(9), Some(2), 0)), 0);
+        t.apply(3, Some(&closed), 0);
+        for id in [1, 2, 3] {
+            t.follows.set(id, vec![7]);
+        }
+        let all = user(7, AccessScope::All, vec![]);
+        let team1 = user(7, AccessScope::Teams, vec![1]);
+        assert_eq!(
+            t.personal_count(Personal::Follows, &all),
+            2,
+            "closed 3 left out"
+        );
+        assert_eq!(
+            t.personal_count(Personal::Follows, &team1),
+            1,
+            "2 is team 2's"
+        );
+        t.follows.set(2, vec![]);
+        assert_eq!(t.personal_count(Personal::Follows, &all), 1);
+        t.apply(1, None, 0);
+        assert_eq!(t.personal_count(Personal::Follows, &all), 0, "deleted");
+        assert_eq!(t.personal_count(Personal::Mentions, &all), 0);
     }
 
     #[test]
