@@ -218,6 +218,13 @@ async fn max_id(db: &Db, table: &str) -> Result<i64, AppError> {
 }
 
 /// Fills a migrated database that has no tickets yet according to `plan`.
+/// An agent number from 1 to `agents`, the first ones far more often (the
+/// product of two rolls skews low): who owns, is asked about and follows
+/// tickets.
+fn skewed_agent(rng: &mut Rng, agents: i64) -> i64 {
+    1 + (rng.below(agents) * rng.below(agents)) / agents.max(1)
+}
+
 /// The name of generated agent `i`.
 fn agent_name(i: i64) -> String {
     format!(
@@ -414,9 +421,8 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 rng.pick(&open).clone()
             };
             let unassigned = category != "closed" && rng.chance(20);
-            // A few agents own most tickets (squared roll skews low).
-            let agent_index =
-                1 + (rng.below(plan.agents) * rng.below(plan.agents)) / plan.agents.max(1);
+            // A few agents own most tickets.
+            let agent_index = skewed_agent(&mut rng, plan.agents);
             let agent = user_base + agent_index;
             let owner = (!unassigned).then_some(agent);
             let team = owner.map(|_| team_id(agent_index));
@@ -444,7 +450,9 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                         // the same agent included) for help.
                         let mut body = text(&mut rng, &AGENT_SENTENCES, 1);
                         if rng.chance(33) {
-                            let i = 1 + rng.below(plan.agents);
+                            // Skewed like owners: the first agents (team
+                            // leads) are asked most.
+                            let i = skewed_agent(&mut rng, plan.agents);
                             body = format!("@{} {body}", agent_name(i));
                             mentions.push(vec![
                                 Arg::Int(message_id),
@@ -482,10 +490,10 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 at += 60_000 + rng.below(8 * 3_600_000);
             }
             let updated = at.min(now);
-            // One ticket in twelve has a follower.
-            if rng.chance(8) {
+            // One ticket in eight has a follower, most often a lead.
+            if rng.chance(12) {
                 follows.push(vec![
-                    Arg::Int(user_base + 1 + rng.below(plan.agents)),
+                    Arg::Int(user_base + skewed_agent(&mut rng, plan.agents)),
                     Arg::Int(id),
                     Arg::Int(created),
                 ]);

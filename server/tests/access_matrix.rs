@@ -310,6 +310,29 @@ async fn every_role_scope_and_membership_on_every_path(app: TestApp) {
     }
     drop(sockets);
 
+    // One attachment per ticket, on an entry the admin writes.
+    let mut attachments = HashMap::new();
+    for (id, _, _) in &all_tickets {
+        let (st, entry) = send(
+            admin
+                .post(app.url(&format!("/api/v1/tickets/{id}/messages")))
+                .json(&json!({"kind": "note", "body": "See the file"})),
+        )
+        .await;
+        assert_eq!(st, 201, "{entry}");
+        let row = sqlx::query(
+            "INSERT INTO attachments (entry_id, ticket_id, filename, content_type, size, data, created_at) \
+             VALUES ($1, $2, 'invoice.pdf', 'application/pdf', 4, $3, 0) RETURNING id",
+        )
+        .bind(entry["id"].as_i64().unwrap())
+        .bind(id)
+        .bind(b"%PDF".to_vec())
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        attachments.insert(*id, sqlx::Row::try_get::<i64, _>(&row, "id").unwrap());
+    }
+
     let mut checked = 0;
     for s in &subjects {
         let p = s.person;
@@ -368,6 +391,15 @@ async fn every_role_scope_and_membership_on_every_path(app: TestApp) {
             // Read.
             let (st, _) = send(client.get(app.url(&format!("/api/v1/tickets/{id}")))).await;
             assert_eq!(st, expect(p, kind, Action::Read, 201), "REST read, {what}");
+            // Its attachment downloads like a read (404 when unseen).
+            let st = client
+                .get(app.url(&format!("/api/v1/attachments/{}", attachments[&id])))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            assert_eq!(st, expect(p, kind, Action::Read, 201), "attachment, {what}");
             let (st, _) = send(
                 client
                     .post(app.url("/rpc/open_ticket"))
