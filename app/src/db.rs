@@ -283,6 +283,39 @@ impl SqlBuilder {
         }
     }
 
+    /// A statement whose placeholders `$1..$n` are already written in
+    /// `sql` (one may appear several times), with their values.
+    pub fn with_args(sql: &str, args: Vec<Arg>) -> Self {
+        SqlBuilder {
+            sql: sql.to_string(),
+            args,
+        }
+    }
+
+    /// Appends another builder's SQL and values, renumbering its
+    /// placeholders to follow this one's.
+    pub fn append(&mut self, other: &SqlBuilder) -> &mut Self {
+        let offset = self.args.len();
+        let mut chars = other.sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            self.sql.push(c);
+            if c != '$' {
+                continue;
+            }
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            match digits.parse::<usize>() {
+                Ok(n) => self.sql.push_str(&(n + offset).to_string()),
+                Err(_) => self.sql.push_str(&digits),
+            }
+        }
+        self.args.extend(other.args.iter().cloned());
+        self
+    }
+
     pub fn push(&mut self, sql: &str) -> &mut Self {
         self.sql.push_str(sql);
         self
@@ -339,6 +372,23 @@ mod tests {
         let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
         b.bind_int(1).push(" AND b = ").bind_text("x");
         assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn appended_builders_are_renumbered() {
+        let mut a = SqlBuilder::with_args("x @@ q($1) AND y = q($1)", vec![Arg::Text("w".into())]);
+        let mut b = SqlBuilder::default();
+        b.push(" AND t = ")
+            .bind_int(3)
+            .push(" AND u IN (")
+            .bind_int(4)
+            .push(")");
+        a.append(&b).push(" LIMIT ").bind_int(9);
+        assert_eq!(
+            a.sql(),
+            "x @@ q($1) AND y = q($1) AND t = $2 AND u IN ($3) LIMIT $4"
+        );
+        assert_eq!(a.args.len(), 4);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod messages;
 pub mod routing;
+pub mod search;
 pub mod settings;
 pub mod sidebar;
 pub mod sla;

@@ -115,12 +115,14 @@ pub fn without_nagle(
 }
 
 /// Starts the help desk's background work: routing of new and waiting
-/// tickets, the SLA timer and working hours. Each reads its work from the
-/// database and the event hub, so any number of processes can run them.
+/// tickets, the SLA timer, working hours and the trash purge. Each reads
+/// its work from the database and the event hub, so any number of
+/// processes can run them.
 pub fn start_background_tasks(state: &AppState) {
     tokio::spawn(app::routing::worker::run(state.clone()));
     tokio::spawn(app::sla::service::run_timer(state.clone()));
     tokio::spawn(app::users::schedule::run(state.clone()));
+    tokio::spawn(app::tickets::actions::service::run_purger(state.db.clone()));
 }
 
 /// Serves `state` on `listener` in a background task.

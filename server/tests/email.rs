@@ -944,6 +944,101 @@ async fn mbox_import(app: TestApp) {
     assert!(failed["error"].as_str().unwrap().contains("no messages"));
 }
 
+/// A customer's reply to a ticket that was merged into another lands on
+/// the primary; after an unmerge, on the ticket it answers again.
+async fn replies_follow_a_merge(app: TestApp) {
+    let sink = SmtpSink::start();
+    let admin = app.admin().await;
+    connect(&app, &admin, sink.port, None).await;
+    let smtp = app.smtp.unwrap();
+    let first = email(
+        &[
+            ("From", "ray@customer.test"),
+            ("To", SUPPORT),
+            ("Subject", "Broken hinge"),
+            ("Message-ID", "<hinge-1@customer.test>"),
+        ],
+        "The hinge broke.",
+    );
+    assert_eq!(
+        deliver(smtp, "ray@customer.test", &[SUPPORT], &first).await,
+        Ok(250)
+    );
+    let secondary = ticket_by_subject(&app, &admin, "Broken hinge").await["id"]
+        .as_i64()
+        .unwrap();
+    let (_, primary) =
+        send(admin.post(app.url("/api/v1/tickets")).json(
+            &json!({"subject": "Hinge and door", "contact": {"email": "ray@customer.test"}}),
+        ))
+        .await;
+    let primary = primary["id"].as_i64().unwrap();
+    let (status, merged) = send(
+        admin
+            .post(app.url(&format!("/api/v1/tickets/{primary}/merge")))
+            .json(&json!({"ticket_ids": [secondary]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    let answer = |id: &str, body: &str| {
+        email(
+            &[
+                ("From", "ray@customer.test"),
+                ("To", SUPPORT),
+                ("Subject", "Re: Broken hinge"),
+                ("Message-ID", id),
+                ("In-Reply-To", "<hinge-1@customer.test>"),
+            ],
+            body,
+        )
+    };
+    let reply = answer("<hinge-2@customer.test>", "Any news on the hinge?");
+    assert_eq!(
+        deliver(smtp, "ray@customer.test", &[SUPPORT], &reply).await,
+        Ok(250)
+    );
+    eventually("the reply on the primary", || async {
+        thread(&app, &admin, primary)
+            .await
+            .iter()
+            .any(|e| e["body"].as_str().unwrap_or("").contains("Any news"))
+            .then_some(())
+    })
+    .await;
+    let (status, _) = send(
+        admin
+            .post(app.url(&format!("/api/v1/tickets/{primary}/unmerge")))
+            .json(&json!({"ticket_id": secondary})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let reply = answer("<hinge-3@customer.test>", "Hello again about the hinge");
+    assert_eq!(
+        deliver(smtp, "ray@customer.test", &[SUPPORT], &reply).await,
+        Ok(250)
+    );
+    eventually("the next reply on the unmerged ticket", || async {
+        thread(&app, &admin, secondary)
+            .await
+            .iter()
+            .any(|e| e["body"].as_str().unwrap_or("").contains("Hello again"))
+            .then_some(())
+    })
+    .await;
+}
+
+mod merged_replies {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        replies_follow_a_merge(spawn(Backend::Sqlite, |_| {}).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        replies_follow_a_merge(spawn(Backend::Postgres, |_| {}).await).await;
+    }
+}
+
 mod round_trip {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

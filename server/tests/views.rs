@@ -671,8 +671,8 @@ async fn preferences_order_and_hide_views(app: TestApp) {
     assert_eq!(order[1].0, "closed");
     assert_eq!(order[2].0, "mine");
     assert!(order.contains(&("unassigned".to_string(), true)));
-    // The eight default views and the custom one.
-    assert_eq!(order.len(), 9);
+    // The nine default views (Trash included) and the custom one.
+    assert_eq!(order.len(), 10);
     let (_, prefs) = send(w.admin.get(app.url("/api/v1/me/views"))).await;
     assert_eq!(prefs["hidden"], json!(["unassigned"]));
     // Unknown views are refused and nothing is changed.

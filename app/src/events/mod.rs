@@ -27,6 +27,20 @@ pub const MESSAGE_CREATED: &str = "message.created";
 pub const MESSAGE_UPDATED: &str = "message.updated";
 /// Someone followed or unfollowed a ticket (their Followers view changed).
 pub const TICKET_FOLLOWED: &str = "ticket.followed";
+/// Tickets were merged: on the primary (`data.merged`: the secondaries'
+/// ids) and on each secondary (`data.merged_into`: the primary's id).
+pub const TICKET_MERGED: &str = "ticket.merged";
+/// A merge was undone: on the primary (`data.unmerged`) and on the
+/// secondary, which is listed again (`data.unmerged_from`).
+pub const TICKET_UNMERGED: &str = "ticket.unmerged";
+/// Entries were split off into a new ticket (`data.into`).
+pub const TICKET_SPLIT: &str = "ticket.split";
+/// A ticket went to the trash, or came back out of it.
+pub const TICKET_DELETED: &str = "ticket.deleted";
+pub const TICKET_RESTORED: &str = "ticket.restored";
+/// Tickets in the trash past their 30 days were deleted for good
+/// (`data.count`; no ticket id, the tickets no longer exist).
+pub const TICKETS_PURGED: &str = "tickets.purged";
 /// A custom view was created, changed, rolled back or deleted. Carries only
 /// the view's id: each workspace asks again which views it may see.
 pub const VIEW_CHANGED: &str = "view.changed";

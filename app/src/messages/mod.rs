@@ -85,6 +85,17 @@ pub struct ThreadEntry {
     pub delivery_error: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// Set on entries a merge brought in: the ticket it was written on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<MergedFrom>,
+}
+
+/// The ticket a merged-in entry was written on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MergedFrom {
+    pub ticket_id: i64,
+    pub number: i64,
 }
 
 /// A file that came with a thread entry; downloaded from

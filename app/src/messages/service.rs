@@ -14,9 +14,11 @@ use sqlx::Row;
 
 const SELECT: &str = "SELECT m.id, m.ticket_id, m.kind, m.body, m.body_html, m.created_at, \
     m.quoted_html, m.remote_images, m.join_detail, m.delivery_state, m.delivery_error, \
-    m.author_user_id, u.name AS user_name, m.author_contact_id, c.name AS contact_name \
+    m.author_user_id, u.name AS user_name, m.author_contact_id, c.name AS contact_name, \
+    m.origin_ticket_id, ot.number AS origin_number \
     FROM messages m LEFT JOIN users u ON u.id = m.author_user_id \
-    LEFT JOIN contacts c ON c.id = m.author_contact_id";
+    LEFT JOIN contacts c ON c.id = m.author_contact_id \
+    LEFT JOIN tickets ot ON ot.id = m.origin_ticket_id";
 
 fn from_row(row: &AnyRow) -> Result<ThreadEntry, AppError> {
     let kind: String = row.try_get("kind")?;
@@ -53,6 +55,13 @@ fn from_row(row: &AnyRow) -> Result<ThreadEntry, AppError> {
         delivery_state: row.try_get("delivery_state")?,
         delivery_error: row.try_get("delivery_error")?,
         attachments: Vec::new(),
+        merged_from: match row.try_get::<Option<i64>, _>("origin_ticket_id")? {
+            Some(id) => Some(super::MergedFrom {
+                ticket_id: id,
+                number: row.try_get("origin_number")?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -203,7 +212,8 @@ pub async fn insert_entry(
 
 /// The whole thread, oldest first, of a ticket the caller may see.
 pub async fn list(db: &Db, actor: &User, ticket_id: i64) -> Result<Vec<ThreadEntry>, AppError> {
-    crate::tickets::service::get(db, actor, ticket_id).await?;
+    // A merged ticket's thread is its primary's.
+    let ticket_id = crate::tickets::service::get(db, actor, ticket_id).await?.id;
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE m.ticket_id = $1 ORDER BY m.created_at, m.id"
     ))
@@ -318,7 +328,9 @@ pub async fn add(
 
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT owner_id, team_id FROM tickets WHERE id = $1")
+    // A reply to a merged ticket goes to its primary.
+    let ticket_id = crate::tickets::service::resolve_merged(tx.conn(), ticket_id).await?;
+    let row = sqlx::query("SELECT owner_id, team_id, deleted_at FROM tickets WHERE id = $1")
         .bind(ticket_id)
         .fetch_optional(tx.conn())
         .await?
@@ -327,6 +339,11 @@ pub async fn add(
     let team: Option<i64> = row.try_get("team_id")?;
     if !can_see(actor, owner, team) {
         return Err(AppError::not_found("Ticket"));
+    }
+    if row.try_get::<Option<i64>, _>("deleted_at")?.is_some() {
+        return Err(AppError::Conflict(
+            "This ticket is in the trash. Restore it to write on it.".into(),
+        ));
     }
     // Checked after access, so that a ticket outside it is "not found" for
     // everyone.

@@ -281,7 +281,8 @@ async fn open_counts(
     }
     let mut sql = SqlBuilder::new(
         "SELECT owner_id, channel, status_id, COUNT(*) AS n FROM tickets \
-         WHERE status_category <> 'closed' AND owner_id IN (",
+         WHERE status_category <> 'closed' AND merged_into_id IS NULL AND deleted_at IS NULL \
+         AND owner_id IN (",
     );
     for (i, id) in user_ids.iter().enumerate() {
         if i > 0 {

@@ -29,6 +29,13 @@ pub struct TicketDetail {
     pub company: Option<String>,
     /// The contact's other tickets the caller may see, newest first.
     pub contact_tickets: Vec<Ticket>,
+    /// The ticket that was asked for, when it had been merged into this one.
+    pub merged_from: Option<super::LinkedTicket>,
+    /// Tickets merged into this one (each can be unmerged).
+    pub merged: Vec<super::LinkedTicket>,
+    /// The ticket this one was split off from, and those split off it.
+    pub split_from: Option<super::LinkedTicket>,
+    pub split_into: Vec<super::LinkedTicket>,
 }
 
 /// One page of a view (a default view's slug or a custom view's id). The
@@ -89,7 +96,20 @@ pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
             }
             None => (None, Vec::new()),
         };
+        use super::actions::service as actions;
+        let merged_from = match ticket.merged_from {
+            Some(id) => actions::link_of(&state.db, id).await?,
+            None => None,
+        };
+        let split_from = match ticket.split_from_id {
+            Some(id) => actions::link_of(&state.db, id).await?,
+            None => None,
+        };
         Ok(TicketDetail {
+            merged: actions::merged_into(&state.db, ticket.id).await?,
+            split_into: actions::split_off(&state.db, ticket.id).await?,
+            merged_from,
+            split_from,
             ticket,
             entries,
             following,
@@ -133,6 +153,7 @@ pub async fn update_ticket(id: i64, field: String, value: String) -> Result<Tick
             "category" => patch.category = Some(Some(value.clone()).filter(|v| !v.is_empty())),
             "owner_id" => patch.owner_id = Some(id_or_none("owner_id")?),
             "team_id" => patch.team_id = Some(id_or_none("team_id")?),
+            "pipeline_id" => patch.pipeline_id = id_or_none("pipeline_id")?,
             _ => return Err(AppError::invalid("field", "Unknown property.")),
         }
         super::service::update(&state.db, &user, id, patch).await

@@ -3,6 +3,7 @@
 //! `service` (server only) owns every rule; `api` holds the server functions
 //! the workspace calls; the components live in `list`, `detail` and `create`.
 
+pub mod actions;
 pub mod api;
 pub mod create;
 pub mod detail;
@@ -186,6 +187,27 @@ pub struct Ticket {
     /// Each SLA goal's clock: its state and due time.
     #[serde(default)]
     pub sla: Vec<crate::sla::TicketSla>,
+    /// When the ticket was moved to the trash (null: it is not there). It
+    /// is purged 30 days later unless restored.
+    #[serde(default)]
+    pub deleted_at: Option<i64>,
+    /// The ticket this one was split off from.
+    #[serde(default)]
+    pub split_from_id: Option<i64>,
+    /// Set when the ticket asked for had been merged into this one: the id
+    /// that was asked for (a merged ticket redirects to its primary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<i64>,
+}
+
+/// Another ticket as the open ticket links to it: merged into it, split
+/// off from it or split from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LinkedTicket {
+    pub id: i64,
+    pub number: i64,
+    pub subject: String,
 }
 
 /// One page of a ticket list. `next_cursor` fetches the following page.
@@ -314,11 +336,16 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<i64>))]
     pub team_id: Option<Option<i64>>,
+    /// Moves the ticket to another pipeline. Its status becomes `status` /
+    /// `status_id` when given (a status of the new pipeline), else the new
+    /// pipeline's first status of the same category.
+    #[serde(default)]
+    pub pipeline_id: Option<i64>,
 }
 
 /// Tells a field that is absent (`None`) from one that is `null`
 /// (`Some(None)`).
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

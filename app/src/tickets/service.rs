@@ -27,7 +27,8 @@ const MAX_SUBJECT_CHARS: usize = 250;
 const SELECT: &str = "SELECT t.id, t.number, t.subject, t.pipeline_id, t.status_id, s.name AS status, \
     t.status_category, t.priority, t.category, t.owner_id, o.name AS owner_name, t.team_id, \
     tm.name AS team_name, t.channel, t.contact_id, c.name AS contact_name, c.email AS contact_email, \
-    t.created_at, t.updated_at, t.first_reply_at, t.closed_at, t.sla_state, t.sla_due_at \
+    t.created_at, t.updated_at, t.first_reply_at, t.closed_at, t.sla_state, t.sla_due_at, \
+    t.deleted_at, t.split_from_id \
     FROM tickets t JOIN pipeline_statuses s ON s.id = t.status_id \
     LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN teams tm ON tm.id = t.team_id \
     LEFT JOIN contacts c ON c.id = t.contact_id";
@@ -64,7 +65,35 @@ fn from_row(row: &AnyRow) -> Result<Ticket, AppError> {
             .try_get::<Option<i64>, _>("sla_due_at")?
             .filter(|d| *d != crate::sla::NO_DUE_TIME),
         sla: Vec::new(),
+        deleted_at: row.try_get("deleted_at")?,
+        split_from_id: row.try_get("split_from_id")?,
+        merged_from: None,
     })
+}
+
+/// The tickets every list, count and search shows: not merged into another
+/// ticket and not in the trash. Appended to every query over `tickets t`
+/// that lists (the Trash view asks for the trashed ones instead).
+pub const LISTED: &str = " AND t.merged_into_id IS NULL AND t.deleted_at IS NULL";
+
+/// The ticket that `id` stands for: itself, or the primary it was merged
+/// into (following merges of merges). "Not found" when it does not exist.
+pub async fn resolve_merged(conn: &mut AnyConnection, id: i64) -> Result<i64, AppError> {
+    let mut current = id;
+    // A chain longer than this is a loop, which merge never makes.
+    for _ in 0..64 {
+        let row = sqlx::query("SELECT merged_into_id FROM tickets WHERE id = $1")
+            .bind(current)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| AppError::not_found("Ticket"))?;
+        match row.try_get::<Option<i64>, _>("merged_into_id")? {
+            Some(next) => current = next,
+            None => return Ok(current),
+        }
+    }
+    tracing::error!(ticket_id = id, "merge chain too long");
+    Err(AppError::Internal)
 }
 
 fn status_from_row(row: &AnyRow) -> Result<Status, AppError> {
@@ -160,6 +189,26 @@ async fn resolve_status(
     }
 }
 
+/// The first status of `category` in `pipeline_id`, or its first status
+/// when it has none of that category: where a ticket moved between
+/// pipelines lands.
+async fn same_category_status(
+    conn: &mut AnyConnection,
+    pipeline_id: i64,
+    category: StatusCategory,
+) -> Result<Status, AppError> {
+    let row = sqlx::query(
+        "SELECT id, pipeline_id, name, category FROM pipeline_statuses WHERE pipeline_id = $1 \
+         ORDER BY CASE WHEN category = $2 THEN 0 ELSE 1 END, position, id LIMIT 1",
+    )
+    .bind(pipeline_id)
+    .bind(category.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline has no statuses."))?;
+    status_from_row(&row)
+}
+
 /// The first status of `category` in the default (first) pipeline: where
 /// a ticket from an inbound channel starts.
 pub async fn first_status(
@@ -229,7 +278,7 @@ pub fn validate_body(body: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn require_worker(actor: &User) -> Result<(), AppError> {
+pub(crate) fn require_worker(actor: &User) -> Result<(), AppError> {
     if actor.can_work_tickets() {
         Ok(())
     } else {
@@ -433,20 +482,28 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
 
 /// A ticket the caller may see; any other id is "not found", whether it
 /// exists or not.
+/// A merged ticket answers its primary, with `merged_from` set.
 pub async fn get(db: &Db, actor: &User, id: i64) -> Result<Ticket, AppError> {
-    visible(actor, fetch(db, id).await?)
+    let primary = resolve_merged(&mut *db.pool().acquire().await?, id).await?;
+    let mut ticket = visible(actor, fetch(db, primary).await?)?;
+    if primary != id {
+        ticket.merged_from = Some(id);
+    }
+    Ok(ticket)
 }
 
+/// By the human-facing number; a merged ticket's number answers its
+/// primary, like its id.
 pub async fn get_by_number(db: &Db, actor: &User, number: i64) -> Result<Ticket, AppError> {
-    let row = sqlx::query(&format!("{SELECT} WHERE t.number = $1"))
+    let row = sqlx::query("SELECT id FROM tickets WHERE number = $1")
         .bind(number)
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    with_sla(db, visible(actor, from_row(&row)?)?).await
+    get(db, actor, row.try_get("id")?).await
 }
 
-fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> {
+pub(crate) fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> {
     if can_see(actor, ticket.owner_id, ticket.team_id) {
         Ok(ticket)
     } else {
@@ -463,13 +520,37 @@ async fn with_sla(db: &Db, mut ticket: Ticket) -> Result<Ticket, AppError> {
 
 /// A ticket by id without an access check: for returning what the caller
 /// just created or changed.
-async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
+pub(crate) async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
     let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
     with_sla(db, from_row(&row)?).await
+}
+
+/// Tickets by id (no access check: the caller found them under its own
+/// access rules), with their SLA goals, in no particular order.
+pub async fn fetch_many(db: &Db, ids: &[i64]) -> Result<Vec<Ticket>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = SqlBuilder::new(SELECT);
+    sql.push(" WHERE t.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_int(*id);
+    }
+    sql.push(")");
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    let mut sla = crate::sla::service::for_tickets(db, ids).await?;
+    for t in &mut tickets {
+        t.sla = sla.remove(&t.id).unwrap_or_default();
+    }
+    Ok(tickets)
 }
 
 fn sort_column(key: SortKey) -> &'static str {
@@ -540,31 +621,7 @@ fn list_query_along(
     let limit = page_size(q)?;
     let mut sql = SqlBuilder::new(SELECT);
     sql.push(" WHERE 1 = 1");
-    if let Some(view) = q.view {
-        if !view.available_to(actor.role) {
-            return Err(AppError::not_found("View"));
-        }
-        views::service::push_filter_along(&mut sql, view, actor, along_sort_index);
-    }
-    if let Some(definition) = &q.custom {
-        views::service::push_definition(&mut sql, definition, actor, q.sort)?;
-    }
-    push_ticket_filter(&mut sql, actor);
-    if let Some(c) = q.status_category {
-        sql.push(" AND t.status_category = ").bind_text(c.as_str());
-    }
-    if let Some(p) = q.priority {
-        sql.push(" AND t.priority = ").bind_int(p.rank());
-    }
-    if let Some(o) = q.owner_id {
-        sql.push(" AND t.owner_id = ").bind_int(o);
-    }
-    if let Some(team) = q.team_id {
-        sql.push(" AND t.team_id = ").bind_int(team);
-    }
-    if let Some(c) = q.contact_id {
-        sql.push(" AND t.contact_id = ").bind_int(c);
-    }
+    push_conditions(&mut sql, actor, q, along_sort_index)?;
     let col = match (q.view, q.sort) {
         // Every ticket in the SLA views has a due time (see
         // sla::service::summary), so they page along the SLA index.
@@ -580,6 +637,49 @@ fn list_query_along(
     sql.push(&format!(" ORDER BY {col} {dir}, t.id {dir} LIMIT "));
     sql.bind_int(limit + 1);
     Ok(sql)
+}
+
+/// Appends (each starting with " AND ") what a list query asks of ticket
+/// alias `t`: its view or custom view, its filters, and the caller's
+/// access. Lists and search share it, so a search within a view finds
+/// exactly what the view lists.
+pub fn push_conditions(
+    sql: &mut SqlBuilder,
+    actor: &User,
+    q: &TicketQuery,
+    along_sort_index: bool,
+) -> Result<(), AppError> {
+    if let Some(view) = q.view {
+        if !view.available_to(actor.role) {
+            return Err(AppError::not_found("View"));
+        }
+        views::service::push_filter_along(sql, view, actor, along_sort_index);
+    }
+    if let Some(definition) = &q.custom {
+        views::service::push_definition(sql, definition, actor, q.sort)?;
+    }
+    // Default views say which tickets they list (the Trash view lists
+    // the trashed ones); everything else lists the listed ones.
+    if q.view.is_none() {
+        sql.push(LISTED);
+    }
+    push_ticket_filter(sql, actor);
+    if let Some(c) = q.status_category {
+        sql.push(" AND t.status_category = ").bind_text(c.as_str());
+    }
+    if let Some(p) = q.priority {
+        sql.push(" AND t.priority = ").bind_int(p.rank());
+    }
+    if let Some(o) = q.owner_id {
+        sql.push(" AND t.owner_id = ").bind_int(o);
+    }
+    if let Some(team) = q.team_id {
+        sql.push(" AND t.team_id = ").bind_int(team);
+    }
+    if let Some(c) = q.contact_id {
+        sql.push(" AND t.contact_id = ").bind_int(c);
+    }
+    Ok(())
 }
 
 /// One page of tickets. Pages are keyset-paginated on `(sort key, id)`, so a
@@ -652,6 +752,8 @@ pub async fn update(
 ) -> Result<Ticket, AppError> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
+    // A merged ticket's changes land on its primary, like its replies.
+    let id = resolve_merged(tx.conn(), id).await?;
     let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(tx.conn())
@@ -661,6 +763,11 @@ pub async fn update(
     // tickets outside their access either.
     let current = visible(actor, from_row(&row)?)?;
     require_worker(actor)?;
+    if current.deleted_at.is_some() {
+        return Err(AppError::Conflict(
+            "This ticket is in the trash. Restore it to change it.".into(),
+        ));
+    }
 
     let mut set = SqlBuilder::new("UPDATE tickets SET updated_at = ");
     set.bind_int(now);
@@ -676,14 +783,33 @@ pub async fn update(
             fields.insert("subject".into(), json!(subject));
         }
     }
-    if patch.status_id.is_some() || patch.status.is_some() {
-        let status = resolve_status(
-            tx.conn(),
-            current.pipeline_id,
-            patch.status_id,
-            patch.status.as_deref(),
-        )
-        .await?;
+    // Moving to another pipeline maps the status to the new pipeline's
+    // first status of the same category, unless a status is given.
+    let pipeline_id = patch.pipeline_id.unwrap_or(current.pipeline_id);
+    let moving_pipeline = pipeline_id != current.pipeline_id;
+    if moving_pipeline {
+        let name: String = sqlx::query("SELECT name FROM pipelines WHERE id = $1")
+            .bind(pipeline_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?
+            .try_get("name")?;
+        set.push(", pipeline_id = ").bind_int(pipeline_id);
+        changes.push(format!("moved the ticket to the {name} pipeline"));
+        fields.insert("pipeline_id".into(), json!(pipeline_id));
+    }
+    if patch.status_id.is_some() || patch.status.is_some() || moving_pipeline {
+        let status = if moving_pipeline && patch.status_id.is_none() && patch.status.is_none() {
+            same_category_status(tx.conn(), pipeline_id, current.status_category).await?
+        } else {
+            resolve_status(
+                tx.conn(),
+                pipeline_id,
+                patch.status_id,
+                patch.status.as_deref(),
+            )
+            .await?
+        };
         if status.id != current.status_id {
             set.push(", status_id = ").bind_int(status.id);
             set.push(", status_category = ")

@@ -434,10 +434,12 @@ pub async fn load(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<Loaded,
             sql.push(")");
             sql
         };
-        let sql = select(&format!(
+        // A merged or trashed ticket reads as gone: it leaves every count.
+        let mut sql = select(&format!(
             "SELECT {VIEW_FACT_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
              WHERE t.id IN ("
         ));
+        sql.push(crate::tickets::service::LISTED);
         for row in sql.query().fetch_all(&mut *conn).await? {
             loaded.tickets.push(facts::from_view_row(&row)?);
         }
@@ -642,7 +644,9 @@ async fn scan(db: &Db) -> Result<Tables, AppError> {
     }
     let now = now_ms();
     let sql = format!(
-        "SELECT {VIEW_FACT_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id"
+        "SELECT {VIEW_FACT_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
+         WHERE 1 = 1{}",
+        crate::tickets::service::LISTED
     );
     let mut rows = sqlx::query(&sql).fetch(&mut *tx);
     let mut tickets = 0_u64;

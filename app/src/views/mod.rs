@@ -44,11 +44,13 @@ pub enum ViewId {
     SlaDueSoon,
     /// Tickets with an overdue SLA goal, most overdue first.
     SlaOverdue,
+    /// Deleted tickets, restorable for 30 days before they are purged.
+    Trash,
 }
 
 impl ViewId {
     /// In their default order.
-    pub const ALL: [ViewId; 8] = [
+    pub const ALL: [ViewId; 9] = [
         ViewId::Unassigned,
         ViewId::Mine,
         ViewId::Open,
@@ -57,6 +59,7 @@ impl ViewId {
         ViewId::SlaDueSoon,
         ViewId::SlaOverdue,
         ViewId::Closed,
+        ViewId::Trash,
     ];
 
     /// The views whose counts are sums of the maintained count buckets
@@ -80,6 +83,7 @@ impl ViewId {
             ViewId::Closed => "closed",
             ViewId::SlaDueSoon => "sla_due_soon",
             ViewId::SlaOverdue => "sla_overdue",
+            ViewId::Trash => "trash",
         }
     }
 
@@ -97,6 +101,7 @@ impl ViewId {
             ViewId::Closed => "Closed",
             ViewId::SlaDueSoon => "SLA due soon",
             ViewId::SlaOverdue => "SLA overdue",
+            ViewId::Trash => "Trash",
         }
     }
 
@@ -325,9 +330,11 @@ pub fn counts_from_buckets(buckets: &[CountBucket], user: &User) -> Vec<ViewCoun
                 ViewId::Mine => !b.closed && b.owner_id == Some(user.id),
                 ViewId::Open => !b.closed,
                 ViewId::Closed => b.closed,
-                ViewId::Mentions | ViewId::Followers | ViewId::SlaDueSoon | ViewId::SlaOverdue => {
-                    false
-                }
+                ViewId::Mentions
+                | ViewId::Followers
+                | ViewId::SlaDueSoon
+                | ViewId::SlaOverdue
+                | ViewId::Trash => false,
             };
             if counts {
                 totals[i] += b.n;

@@ -84,7 +84,13 @@ pub fn push_filter_along(sql: &mut SqlBuilder, view: ViewId, actor: &User, along
         ViewId::SlaOverdue => {
             sql.push(" AND t.sla_state = 'overdue'");
         }
+        ViewId::Trash => {
+            // Merged tickets stay out: they are part of their primary.
+            sql.push(" AND t.deleted_at IS NOT NULL AND t.merged_into_id IS NULL");
+            return;
+        }
     }
+    sql.push(crate::tickets::service::LISTED);
 }
 
 /// The ticket column a property is stored in (company goes through the
@@ -1010,6 +1016,7 @@ async fn custom_count(state: &AppState, actor: &User, view: &CustomView) -> Resu
         return Ok(n);
     }
     let n = count_where(&state.db, actor, |sql| {
+        sql.push(crate::tickets::service::LISTED);
         push_definition(sql, definition, actor, definition.sort)
     })
     .await?;
@@ -1116,7 +1123,8 @@ pub async fn set_preferences(
 
 /// Follows or unfollows a ticket the caller may see.
 pub async fn follow(db: &Db, actor: &User, ticket_id: i64, on: bool) -> Result<bool, AppError> {
-    crate::tickets::service::get(db, actor, ticket_id).await?;
+    // Following a merged ticket follows its primary.
+    let ticket_id = crate::tickets::service::get(db, actor, ticket_id).await?.id;
     let mut tx = db.begin_write().await?;
     let changed = if on {
         sqlx::query(
@@ -1138,6 +1146,19 @@ pub async fn follow(db: &Db, actor: &User, ticket_id: i64, on: bool) -> Result<b
             .rows_affected()
     };
     if changed > 0 {
+        let text = if on {
+            format!("{} started following the ticket.", actor.name)
+        } else {
+            format!("{} stopped following the ticket.", actor.name)
+        };
+        crate::messages::service::insert_timeline_event(
+            &mut tx,
+            ticket_id,
+            Some(actor.id),
+            &text,
+            now_ms(),
+        )
+        .await?;
         tx.event(PendingEvent::ticket(
             events::TICKET_FOLLOWED,
             ticket_id,

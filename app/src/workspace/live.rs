@@ -194,7 +194,9 @@ impl Live {
                     });
                 }
             }
-            crate::events::VIEW_CHANGED | crate::events::USER_UPDATED => {
+            crate::events::VIEW_CHANGED
+            | crate::events::USER_UPDATED
+            | crate::events::TICKETS_PURGED => {
                 self.views_epoch.update(|e| *e += 1);
                 // The open view may have changed what it lists.
                 self.list_epoch.update(|e| *e += 1);

@@ -7,6 +7,7 @@ mod channels;
 mod contacts;
 pub mod events;
 mod openapi;
+mod search;
 mod session;
 mod settings;
 mod tickets;
@@ -40,7 +41,19 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(session::me))
         .route("/tokens", post(session::create_token))
         .route("/tickets", get(tickets::list).post(tickets::create))
-        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
+        .route("/tickets/bulk", post(tickets::bulk))
+        .route(
+            "/tickets/{id}",
+            get(tickets::get)
+                .patch(tickets::update)
+                .delete(tickets::trash),
+        )
+        .route("/tickets/{id}/merge", post(tickets::merge))
+        .route("/tickets/{id}/unmerge", post(tickets::unmerge))
+        .route("/tickets/{id}/split", post(tickets::split))
+        .route("/tickets/{id}/move", post(tickets::move_ticket))
+        .route("/tickets/{id}/restore", post(tickets::restore))
+        .route("/search", get(search::search))
         .route(
             "/tickets/{id}/messages",
             get(tickets::list_messages).post(tickets::add_message),

@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::session::sign_in, super::session::sign_out, super::session::me, super::session::create_token,
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::update,
-        super::tickets::list_messages, super::tickets::add_message,
+        super::tickets::list_messages, super::tickets::add_message, super::tickets::merge,
+        super::tickets::unmerge, super::tickets::split, super::tickets::move_ticket,
+        super::tickets::trash, super::tickets::restore, super::tickets::bulk, super::search::search,
         super::contacts::list, super::contacts::create, super::contacts::get,
         super::users::list, super::users::create, super::users::update, super::users::set_availability,
         super::users::list_teams, super::users::create_team, super::events::connect,

@@ -493,6 +493,7 @@ async fn record_bounce(db: &Db, bounce: &parse::Bounce) -> Result<Option<Outcome
     let detail = clean_header_text(&bounce.detail);
     let now = now_ms();
     let mut tx = db.begin_write().await?;
+    let ticket_id = crate::tickets::service::resolve_merged(tx.conn(), ticket_id).await?;
     if let Some(entry_id) = entry_id {
         sqlx::query(
             "UPDATE messages SET delivery_state = 'failed', delivery_error = $1 WHERE id = $2",
@@ -674,7 +675,11 @@ async fn write(
         )
     };
     let (ticket_id, created) = match threading.ticket_id {
-        Some(id) => (id, false),
+        // A reply to a merged ticket joins the ticket it was merged into.
+        Some(id) => (
+            crate::tickets::service::resolve_merged(tx.conn(), id).await?,
+            false,
+        ),
         None => (
             new_ticket(&mut tx, parsed, channel, contact_id, source, at).await?,
             true,
