@@ -1,5 +1,8 @@
 //! The open ticket: header, thread, composer and the properties sidebar.
 
+use super::actions::components::{
+    LinkedCard, SplitBar, SplitMode, SplitTick, TicketActions, TicketNotices,
+};
 use super::api::{open_ticket, AddEntry, AddOutcome, TicketDetail, UpdateTicket};
 use super::{channel_label, Priority, Ticket, CATEGORIES};
 use crate::error::server_error_message;
@@ -177,7 +180,17 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
         loads,
         company,
         contact_tickets,
+        merged_from,
+        merged,
+        split_from,
+        split_into,
     } = detail;
+    let split = SplitMode(RwSignal::new(None));
+    provide_context(split);
+    let linked = view! {
+        <LinkedCard ticket_id=ticket.id merged split_from split_into/>
+    }
+    .into_any();
     view! {
         <div class="ticket-main" data-testid="ticket-pane" data-ticket-id=ticket.id.to_string()>
             <TicketNav number=ticket.number/>
@@ -199,13 +212,16 @@ fn TicketView(detail: TicketDetail) -> impl IntoView {
                     <crate::sla::SlaBadge state=ticket.sla_state due_at=ticket.sla_due_at/>
                 </div>
                 <FollowButton ticket_id=ticket.id following/>
+                <TicketActions ticket=ticket.clone() split/>
                 <Viewers ticket_id=ticket.id/>
+                <TicketNotices ticket=ticket.clone() merged_from/>
             </header>
             <ol class="thread" data-testid="thread">
                 {entries.into_iter().map(|e| view! { <Entry entry=e/> }).collect_view()}
             </ol>
+            <SplitBar ticket_id=ticket.id split/>
         </div>
-        <Sidebar ticket layout loads company contact_tickets/>
+        <Sidebar ticket layout loads company contact_tickets linked/>
     }
 }
 
@@ -242,11 +258,15 @@ fn Entry(entry: ThreadEntry) -> impl IntoView {
     view! {
         <li class=format!("entry {kind}") data-testid="entry" data-kind=kind>
             <div class="entry-head">
+                <SplitTick entry_id=entry.id/>
                 <span class="avatar small">{crate::users::initials(&who)}</span>
                 <strong>{who.clone()}</strong>
                 " "
                 <span class="muted">{label}</span>
                 <span class="muted when">{format_ms(entry.created_at)}</span>
+                {entry.merged_from.as_ref().map(|m| view! {
+                    <span class="badge merged-from" data-testid="entry-merged-from" title="Merged in from this ticket">{format!("from #{}", m.number)}</span>
+                })}
             </div>
             {entry.origin.clone().map(|o| view! { <div class="entry-origin muted" data-testid="entry-origin">{o}</div> })}
             // body_html was sanitised by the server when it was stored;
@@ -433,6 +453,9 @@ fn Sidebar(
     loads: Vec<Load>,
     company: Option<String>,
     contact_tickets: Vec<Ticket>,
+    /// The linked tickets card, shown after the layout's cards when there
+    /// is anything linked.
+    linked: AnyView,
 ) -> impl IntoView {
     let version = layout.version.to_string();
     let team = layout.team_id.map(|t| t.to_string()).unwrap_or_default();
@@ -478,6 +501,7 @@ fn Sidebar(
         <aside class="sidebar" aria-label="Ticket details" data-testid="sidebar"
             data-layout-version=version data-layout-team=team>
             {cards}
+            {linked}
         </aside>
     }
 }
@@ -532,6 +556,19 @@ fn PropertiesCard(ticket: Ticket, slots: Vec<PropertySlot>, loads: Vec<Load>) ->
         let label = slot.field.label();
         let fact = |value: String| view! { <dt>{label}</dt><dd>{value}</dd> }.into_any();
         match slot.field {
+            TicketField::Pipeline if slot.editable && meta.pipelines.len() > 1 => {
+                let current = t.pipeline_id;
+                let pipelines = meta.pipelines.clone();
+                controls.push(view! {
+                    <label>{label}
+                        <select data-testid="prop-pipeline" disabled=!editable on:change=change("pipeline_id")>
+                            {pipelines.into_iter().map(|p| view! {
+                                <option value=p.id.to_string() selected=p.id == current>{p.name}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any());
+            }
             TicketField::Status if slot.editable => {
                 let statuses = meta
                     .pipelines

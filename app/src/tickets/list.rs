@@ -3,6 +3,7 @@
 use super::api::list_tickets;
 use super::{channel_label, SortKey, Ticket, TicketPage};
 use crate::error::server_error_message;
+use crate::tickets::actions::components::{BulkBar, RowTick};
 use crate::time_fmt::format_ms;
 use crate::views::editor::ViewPanel;
 use crate::views::{Column, Layout};
@@ -110,6 +111,8 @@ pub fn TicketList() -> impl IntoView {
                     </select>
                 </label>
             </header>
+            <crate::search::palette::SearchBox/>
+            <BulkBar/>
             <Transition fallback=|| view! { <p class="loading">"Loading tickets…"</p> }>
                 {move || Suspend::new(async move {
                     let shown = current().await;
@@ -176,10 +179,13 @@ fn Table(tickets: Vec<Ticket>, columns: Vec<Column>, me: i64) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
     let with_number = !columns.contains(&Column::Number);
+    // Bulk actions are for people who may change tickets.
+    let can_tick = ws.me().can_work_tickets();
     view! {
         <table class="tickets">
             <thead>
                 <tr>
+                    {can_tick.then(|| view! { <th class="tick"><span class="sr-only">"Select"</span></th> })}
                     {columns.iter().map(|c| view! { <th data-column=c.as_str()>{c.label()}</th> }).collect_view()}
                 </tr>
             </thead>
@@ -256,6 +262,7 @@ fn Table(tickets: Vec<Ticket>, columns: Vec<Column>, me: i64) -> impl IntoView {
                                 data-testid="ticket-row"
                                 data-number=number.to_string()
                             >
+                                {can_tick.then(|| view! { <td class="tick"><RowTick ticket_id/></td> })}
                                 {cells}
                             </tr>
                         }

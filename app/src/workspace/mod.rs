@@ -88,6 +88,8 @@ pub struct Ws {
     pub create: ServerAction<CreateTicket>,
     pub show_create: RwSignal<bool>,
     pub show_help: RwSignal<bool>,
+    /// The command palette (Ctrl/Cmd-K).
+    pub show_palette: RwSignal<bool>,
     pub composer_mode: RwSignal<NewEntryKind>,
     pub composer: NodeRef<html::Textarea>,
     /// Ticket numbers of the list as shown, for next/previous.
@@ -95,6 +97,11 @@ pub struct Ws {
     /// Bumped by every completed mutation; the lists, counts and open
     /// ticket reload when it changes.
     pub refresh: Memo<usize>,
+    /// Bumped by the other actions (merge, split, trash, bulk) when they
+    /// succeed; part of `refresh`.
+    pub changed: RwSignal<usize>,
+    /// The list rows ticked for a bulk action (ticket ids).
+    pub selection: RwSignal<Vec<i64>>,
     /// The live event stream's state (owned by the root, not by this
     /// workspace).
     pub live: Live,
@@ -177,8 +184,10 @@ pub fn Workspace() -> impl IntoView {
     let update = ServerAction::<UpdateTicket>::new();
     let add = ServerAction::<AddEntry>::new();
     let create = ServerAction::<CreateTicket>::new();
-    let refresh =
-        Memo::new(move |_| update.version().get() + add.version().get() + create.version().get());
+    let changed = RwSignal::new(0_usize);
+    let refresh = Memo::new(move |_| {
+        update.version().get() + add.version().get() + create.version().get() + changed.get()
+    });
     let live = expect_context::<Live>();
     // Every resource of the page is created here, before any Suspense; see
     // `Loads` for why.
@@ -207,6 +216,7 @@ pub fn Workspace() -> impl IntoView {
         add,
         create,
         refresh,
+        changed,
         views_changed,
     };
     // A Transition, not a Suspense: once shown, the workspace stays on
@@ -234,6 +244,7 @@ struct Actions {
     add: ServerAction<AddEntry>,
     create: ServerAction<CreateTicket>,
     refresh: Memo<usize>,
+    changed: RwSignal<usize>,
     views_changed: RwSignal<usize>,
 }
 
@@ -350,6 +361,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
         add,
         create,
         refresh,
+        changed,
         views_changed,
     } = actions;
     let live = expect_context::<Live>();
@@ -366,10 +378,13 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
         create,
         show_create: RwSignal::new(false),
         show_help: RwSignal::new(false),
+        show_palette: RwSignal::new(false),
         composer_mode: RwSignal::new(NewEntryKind::Reply),
         composer: NodeRef::new(),
         visible: RwSignal::new(Vec::new()),
         refresh,
+        changed,
+        selection: RwSignal::new(Vec::new()),
         views_changed,
         view_panel: RwSignal::new(ViewPanel::Closed),
     };
@@ -480,6 +495,9 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
             </Show>
             <Show when=move || ws.show_help.get()>
                 <shortcuts::HelpOverlay/>
+            </Show>
+            <Show when=move || ws.show_palette.get()>
+                <crate::search::palette::CommandPalette/>
             </Show>
             {move || match ws.view_panel.get() {
                 ViewPanel::Closed => ().into_any(),

@@ -5,7 +5,9 @@ use super::{Route, Ws};
 
 use leptos::prelude::*;
 
-pub const SHORTCUTS: [(&str, &str); 7] = [
+pub const SHORTCUTS: [(&str, &str); 9] = [
+    ("Ctrl/⌘ K", "Jump to a ticket, view, contact or action"),
+    ("/", "Search"),
     ("j", "Next ticket"),
     ("k", "Previous ticket"),
     ("r", "Reply to the customer"),
@@ -25,13 +27,19 @@ pub fn install(ws: Ws, route: Route) {
         let navigate = use_navigate();
         let handle =
             window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
+                let key = ev.key();
+                if (ev.ctrl_key() || ev.meta_key()) && key.eq_ignore_ascii_case("k") {
+                    ev.prevent_default();
+                    ws.show_palette.update(|v| *v = !*v);
+                    return;
+                }
                 if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
                     return;
                 }
-                let key = ev.key();
                 if key == "Escape" {
                     ws.show_help.set(false);
                     ws.show_create.set(false);
+                    ws.show_palette.set(false);
                     return;
                 }
                 // Typing in a field is not a shortcut.
@@ -90,6 +98,17 @@ pub fn install(ws: Ws, route: Route) {
                     "?" => {
                         ev.prevent_default();
                         ws.show_help.update(|v| *v = !*v);
+                    }
+                    "/" => {
+                        ev.prevent_default();
+                        if let Some(el) = document()
+                            .query_selector("[data-testid=search-input]")
+                            .ok()
+                            .flatten()
+                            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+                        {
+                            let _ = el.focus();
+                        }
                     }
                     _ => {}
                 }

@@ -1,0 +1,140 @@
+import { test, expect, Page } from './fixtures';
+
+// Ticket actions and search end to end: search as one types (with
+// highlighted snippets), the Ctrl-K palette, merge and unmerge, split,
+// trash and restore, and a bulk action, in one signed-in workspace.
+
+const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
+const port = Number(process.env.AYUDA_E2E_PORT || 3123);
+const origin = `http://127.0.0.1:${port}`;
+
+async function signIn(page: Page) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/views\/unassigned$/);
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  await expect(page.getByTestId('connection')).toContainText('Live');
+}
+
+/// Creates a ticket over the REST API with the page's session (as the
+/// workspace itself would, from our own origin).
+async function ticket(page: Page, subject: string, body: string, email: string): Promise<{ id: number; number: number }> {
+  const res = await page.request.post('/api/v1/tickets', {
+    data: { subject, body, contact: { email } },
+    headers: { Origin: origin },
+  });
+  expect(res.status()).toBe(201);
+  return await res.json();
+}
+
+async function openTicket(page: Page, number: number) {
+  await page.goto(`/views/open/tickets/${number}`);
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  await expect(page.getByTestId('ticket-subject')).toContainText(`#${number}`);
+}
+
+test('search as one types, with highlighted snippets, and the Ctrl-K palette', async ({ page }) => {
+  await signIn(page);
+  const t = await ticket(page, 'Kettle descaling', 'The kettle shows limescale <b>everywhere</b>', 'ida@kettle.test');
+  await page.getByTestId('search-input').fill('limesc');
+  const hit = page.getByTestId('search-hit').filter({ hasText: 'Kettle descaling' });
+  await expect(hit).toBeVisible();
+  await expect(hit.locator('mark')).toHaveText('limescale');
+  // The customer's HTML is text in the snippet, never markup.
+  await expect(hit.locator('b')).toHaveCount(0);
+  await expect(hit).toContainText('<b>everywhere</b>');
+  await page.getByTestId('search-input').press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/tickets/${t.number}$`));
+  await expect(page.getByTestId('ticket-subject')).toContainText('Kettle descaling');
+
+  // The palette: a view by name, then a ticket by number.
+  await page.keyboard.press('Control+k');
+  await expect(page.getByTestId('palette')).toBeVisible();
+  await page.getByTestId('palette-input').fill('closed');
+  await expect(page.getByTestId('palette-item').first()).toContainText('Closed');
+  await page.getByTestId('palette-input').press('Enter');
+  await expect(page).toHaveURL(/\/views\/closed$/);
+  await expect(page.getByTestId('palette')).toHaveCount(0);
+  await page.keyboard.press('Control+k');
+  await page.getByTestId('palette-input').fill(String(t.number));
+  await expect(page.locator('[data-testid=palette-item][data-kind=Ticket]').first()).toContainText('Kettle descaling');
+  await page.getByTestId('palette-input').press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/tickets/${t.number}$`));
+});
+
+test('merge two tickets, then unmerge; split entries into a new ticket', async ({ page }) => {
+  await signIn(page);
+  const a = await ticket(page, 'Router blinking red', 'My router blinks red since Monday', 'kim@router.test');
+  const b = await ticket(page, 'Router still red', 'Also the wifi drops every hour', 'kim@router.test');
+  await openTicket(page, a.number);
+  await page.getByTestId('merge').click();
+  await page.getByTestId('merge-search').fill(String(b.number));
+  await page.locator(`[data-testid=merge-candidate][data-number="${b.number}"]`).check();
+  await page.getByTestId('merge-confirm').click();
+  await expect(page.getByTestId('merge-dialog')).toHaveCount(0);
+  // The secondary's message is in this thread, marked with where it came from.
+  const merged = page.locator('[data-testid=entry]').filter({ hasText: 'wifi drops every hour' });
+  await expect(merged.getByTestId('entry-merged-from')).toHaveText(`from #${b.number}`);
+  await expect(page.getByTestId('thread')).toContainText(`merged #${b.number}`);
+  // Opening the secondary lands on the primary.
+  await page.goto(`/views/open/tickets/${b.number}`);
+  await expect(page.getByTestId('ticket-subject')).toContainText(`#${a.number}`);
+  await expect(page.getByTestId('merged-notice')).toContainText(`#${b.number}`);
+  // Unmerge from the linked tickets card.
+  await page.locator(`[data-testid=merged-ticket][data-number="${b.number}"]`).getByTestId('unmerge').click();
+  // This page asked for the secondary: now it is itself again.
+  await expect(page.getByTestId('ticket-subject')).toContainText(`#${b.number}`);
+  await expect(page.getByTestId('linked-card')).toHaveCount(0);
+  await expect(page.locator('[data-testid=entry]').filter({ hasText: 'wifi drops every hour' })).toBeVisible();
+  await openTicket(page, a.number);
+  await expect(page.locator('[data-testid=entry]').filter({ hasText: 'blinks red since Monday' })).toBeVisible();
+  await expect(page.locator('[data-testid=entry]').filter({ hasText: 'wifi drops every hour' })).toHaveCount(0);
+
+  // Split: note a second question on a, tick it, split it off.
+  await openTicket(page, a.number);
+  await page.getByTestId('mode-note').click();
+  await page.getByTestId('composer').fill('Customer also asked about a refund');
+  await page.getByTestId('send').click();
+  const note = page.locator('[data-testid=entry][data-kind=note]').filter({ hasText: 'also asked about a refund' });
+  await expect(note).toBeVisible();
+  await page.getByTestId('split').click();
+  await note.getByTestId('split-tick').check();
+  await page.getByTestId('split-confirm').click();
+  await expect(page.getByTestId('split-from')).toContainText(`#${a.number}`);
+  await expect(page.locator('[data-testid=entry][data-kind=note]').filter({ hasText: 'also asked about a refund' })).toBeVisible();
+  await expect(page.getByTestId('ticket-subject')).not.toHaveText(new RegExp(`#${a.number}\\b`));
+});
+
+test('trash and restore a ticket; bulk change priority', async ({ page }) => {
+  await signIn(page);
+  const t = await ticket(page, 'Spammy offer', 'Buy cheap watches', 'spam@junk.test');
+  await openTicket(page, t.number);
+  await page.getByTestId('trash').click();
+  await expect(page.getByTestId('trash-notice')).toBeVisible();
+  await page.getByTestId('view-trash').click();
+  await expect(page.locator(`[data-testid=ticket-row][data-number="${t.number}"]`)).toBeVisible();
+  await page.locator(`[data-testid=ticket-row][data-number="${t.number}"] a`).first().click();
+  await page.getByTestId('restore').click();
+  await expect(page.getByTestId('trash-notice')).toHaveCount(0);
+  await page.getByTestId('view-open').click();
+  await expect(page.locator(`[data-testid=ticket-row][data-number="${t.number}"]`)).toBeVisible();
+
+  // Bulk: tick two rows, set their priority.
+  const rows = page.getByTestId('ticket-row');
+  const first = await rows.nth(0).getAttribute('data-number');
+  const second = await rows.nth(1).getAttribute('data-number');
+  await rows.nth(0).getByTestId('row-tick').check();
+  await rows.nth(1).getByTestId('row-tick').check();
+  await expect(page.getByTestId('bulk-count')).toHaveText('2 selected');
+  await page.getByTestId('bulk-priority').selectOption('urgent');
+  await expect(page.getByTestId('bulk-outcome')).toHaveText('2 changed.');
+  await expect(page.getByTestId('bulk-bar')).toBeHidden();
+  for (const n of [first, second]) {
+    const res = await page.request.get(`/api/v1/search?q=${n}`);
+    const found = await res.json();
+    expect(found.hits[0].ticket.number).toBe(Number(n));
+    expect(found.hits[0].ticket.priority).toBe('urgent');
+  }
+});
