@@ -11,6 +11,7 @@
 //! ayuda-bench --base http://127.0.0.1:3300 --database-url URL --pid PID [--out target/bench]
 //! ```
 
+mod actions;
 mod email;
 mod live;
 mod settings;
@@ -119,7 +120,7 @@ fn parse_args() -> Args {
             "--smtp" => a.smtp = Some(v),
             "--imap" => a.imap = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|email|settings] [--smtp HOST:PORT] [--imap HOST:PORT]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|search|merge|email|settings] [--smtp HOST:PORT] [--imap HOST:PORT]");
                 std::process::exit(2);
             }
         }
@@ -146,6 +147,18 @@ async fn open_loop(
     rate: u64,
     seconds: u64,
 ) -> (f64, f64, usize) {
+    let (lat, failures) = open_loop_times(client, make, rate, seconds).await;
+    (percentile(&lat, 0.5), percentile(&lat, 0.99), failures)
+}
+
+/// [`open_loop`]'s latencies of the successful requests, sorted, and how
+/// many failed.
+async fn open_loop_times(
+    client: &reqwest::Client,
+    make: MakeRequest,
+    rate: u64,
+    seconds: u64,
+) -> (Vec<f64>, usize) {
     let total = rate * seconds;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now();
@@ -173,7 +186,7 @@ async fn open_loop(
         }
     }
     lat.sort_by(|a, b| a.total_cmp(b));
-    (percentile(&lat, 0.5), percentile(&lat, 0.99), failures)
+    (lat, failures)
 }
 
 /// Requests per second with `concurrency` clients back to back.
@@ -565,6 +578,14 @@ async fn main() {
 
     if a.only.as_deref().is_none_or(|o| o == "views") {
         views::measure(&client, &base, a.rate, a.seconds, &mut r).await;
+    }
+
+    // Search and merge (issue 8).
+    if a.only.as_deref().is_none_or(|o| o == "search") {
+        actions::measure_search(&client, &base, &db, a.rate, a.seconds, &mut r).await;
+    }
+    if a.only.as_deref().is_none_or(|o| o == "merge") {
+        actions::measure_merge(&client, &base, &db, &mut r).await;
     }
 
     // The settings' heavy paths: recalculating SLA clocks and routing.

@@ -439,12 +439,14 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 let (kind, user, contact_author, body) =
                     if n == 0 || (n % 2 == 0 && !rng.chance(15)) {
                         let sentences = 1 + rng.below(4);
-                        (
-                            "inbound",
-                            None,
-                            Some(contact),
-                            text(&mut rng, &SENTENCES, sentences),
-                        )
+                        let mut body = text(&mut rng, &SENTENCES, sentences);
+                        // An order number in a fifth of the customer's
+                        // messages: the rare words search is measured on
+                        // (each number is in a message or two).
+                        if rng.chance(20) {
+                            body.push_str(&format!(" Order {}.", 100_000 + rng.below(900_000)));
+                        }
+                        ("inbound", None, Some(contact), body)
                     } else if rng.chance(12) {
                         // A third of the notes ask a colleague (anyone,
                         // the same agent included) for help.
