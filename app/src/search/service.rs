@@ -36,15 +36,15 @@ pub fn terms(q: &str) -> Vec<String> {
         .collect()
 }
 
-/// The FTS5 query: every word, the last also as a beginning (typing "refu"
-/// finds "refund"). Words are letters and digits only, so quoting them is
-/// all the escaping needed.
-pub fn fts5_query(terms: &[String]) -> String {
+/// The FTS5 query: every word, and with `prefix` the last also as a
+/// beginning (typing "refu" finds "refund"). Words are letters and digits
+/// only, so quoting them is all the escaping needed.
+pub fn fts5_query(terms: &[String], prefix: bool) -> String {
     terms
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            if i + 1 == terms.len() && t.chars().count() >= 2 {
+            if prefix && i + 1 == terms.len() && t.chars().count() >= 2 {
                 format!("\"{t}\"*")
             } else {
                 format!("\"{t}\"")
@@ -55,12 +55,12 @@ pub fn fts5_query(terms: &[String]) -> String {
 }
 
 /// The PostgreSQL `to_tsquery('simple', ...)` text, same meaning.
-pub fn tsquery(terms: &[String]) -> String {
+pub fn tsquery(terms: &[String], prefix: bool) -> String {
     terms
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            if i + 1 == terms.len() && t.chars().count() >= 2 {
+            if prefix && i + 1 == terms.len() && t.chars().count() >= 2 {
                 format!("{t}:*")
             } else {
                 t.clone()
@@ -144,12 +144,6 @@ async fn scope(db: &Db, actor: &User, view: Option<&str>) -> Result<SqlBuilder, 
     Ok(sql)
 }
 
-/// Appends `scope`'s conditions (renumbering its placeholders after those
-/// already in `sql`).
-fn push_scope(sql: &mut SqlBuilder, scope: &SqlBuilder) {
-    sql.append(scope);
-}
-
 /// Searches. See the module comment for what is ranked.
 pub async fn search(db: &Db, actor: &User, query: &SearchQuery) -> Result<SearchResults, AppError> {
     let q = query.q.trim();
@@ -177,10 +171,7 @@ pub async fn search(db: &Db, actor: &User, query: &SearchQuery) -> Result<Search
         number_match(db, &scope, number, &mut found).await?;
     }
     if !words.is_empty() {
-        match db.kind() {
-            DbKind::Sqlite => sqlite_matches(db, &scope, &words, &mut found).await?,
-            DbKind::Postgres => postgres_matches(db, &scope, &words, &mut found).await?,
-        }
+        text_matches(db, &scope, &words, &mut found).await?;
     }
 
     let mut ranked: Vec<(i64, Candidate)> = found.by_ticket.into_iter().collect();
@@ -265,129 +256,291 @@ async fn number_match(
     .await?;
     let mut sql = SqlBuilder::new("SELECT t.id FROM tickets t WHERE t.id = ");
     sql.bind_int(id);
-    push_scope(&mut sql, scope);
+    sql.append(scope);
     if sql.query().fetch_optional(db.pool()).await?.is_some() {
         found.offer(id, 1.0, MatchedIn::Number, None);
     }
     Ok(())
 }
 
-async fn sqlite_matches(
-    db: &Db,
-    scope: &SqlBuilder,
-    words: &[String],
-    found: &mut Candidates,
-) -> Result<(), AppError> {
-    let fts = fts5_query(words);
-    // bm25() is lower for better matches; its negation ranks.
-    let sources: [(MatchedIn, String, i64); 3] = [
-        (
-            MatchedIn::Message,
-            "SELECT m.ticket_id AS ticket_id, m.id AS message_id, -bm25(messages_fts) AS relevance \
-             FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN tickets t ON t.id = m.ticket_id \
-             WHERE messages_fts MATCH "
-                .to_string(),
-            MESSAGE_WINDOW,
-        ),
-        (
-            MatchedIn::Subject,
-            "SELECT t.id AS ticket_id, NULL AS message_id, -bm25(tickets_fts) AS relevance \
-             FROM tickets_fts JOIN tickets t ON t.id = tickets_fts.rowid WHERE tickets_fts MATCH "
-                .to_string(),
-            TICKET_WINDOW,
-        ),
-        (
-            MatchedIn::Contact,
-            "SELECT t.id AS ticket_id, NULL AS message_id, -bm25(contacts_fts) AS relevance \
-             FROM contacts_fts JOIN tickets t ON t.contact_id = contacts_fts.rowid WHERE contacts_fts MATCH "
-                .to_string(),
-            TICKET_WINDOW,
-        ),
-    ];
-    for (matched_in, head, window) in sources {
-        let mut sql = SqlBuilder::new(&head);
-        sql.bind_text(fts.clone());
-        push_scope(&mut sql, scope);
-        // Newest first along the index (the FTS rowid is the entry's or
-        // ticket's id), stopping after the window.
-        let order = match matched_in {
-            MatchedIn::Message => " ORDER BY messages_fts.rowid DESC LIMIT ",
-            MatchedIn::Subject => " ORDER BY tickets_fts.rowid DESC LIMIT ",
-            _ => " ORDER BY t.id DESC LIMIT ",
-        };
-        sql.push(order).bind_int(window);
-        collect(db, &sql, matched_in, window, found).await?;
-    }
-    Ok(())
-}
-
-async fn postgres_matches(
-    db: &Db,
-    scope: &SqlBuilder,
-    words: &[String],
-    found: &mut Candidates,
-) -> Result<(), AppError> {
-    let tsq = tsquery(words);
-    let sources: [(MatchedIn, &str, &str, i64); 3] = [
-        (
-            MatchedIn::Message,
-            "SELECT m.ticket_id AS ticket_id, m.id AS message_id, \
-             ts_rank(m.search_vector, to_tsquery('simple', $1))::float8 AS relevance \
-             FROM messages m JOIN tickets t ON t.id = m.ticket_id \
-             WHERE m.search_vector @@ to_tsquery('simple', $1)",
-            " ORDER BY m.id DESC LIMIT ",
-            MESSAGE_WINDOW,
-        ),
-        (
-            MatchedIn::Subject,
-            "SELECT t.id AS ticket_id, NULL::bigint AS message_id, \
-             ts_rank(to_tsvector('simple', t.subject), to_tsquery('simple', $1))::float8 AS relevance \
-             FROM tickets t WHERE to_tsvector('simple', t.subject) @@ to_tsquery('simple', $1)",
-            " ORDER BY t.id DESC LIMIT ",
-            TICKET_WINDOW,
-        ),
-        (
-            MatchedIn::Contact,
-            "SELECT t.id AS ticket_id, NULL::bigint AS message_id, \
-             ts_rank(to_tsvector('simple', c.name || ' ' || translate(COALESCE(c.email, ''), '@.+-_', '     ') || ' ' \
-               || translate(COALESCE(c.phone, ''), '+-().', '     ')), to_tsquery('simple', $1))::float8 AS relevance \
-             FROM contacts c JOIN tickets t ON t.contact_id = c.id \
-             WHERE to_tsvector('simple', c.name || ' ' || translate(COALESCE(c.email, ''), '@.+-_', '     ') || ' ' \
-               || translate(COALESCE(c.phone, ''), '+-().', '     ')) @@ to_tsquery('simple', $1)",
-            " ORDER BY t.id DESC LIMIT ",
-            TICKET_WINDOW,
-        ),
-    ];
-    for (matched_in, head, order, window) in sources {
-        // $1 is the query, written twice above; bound once here.
-        let mut sql = SqlBuilder::with_args(head, vec![crate::db::Arg::Text(tsq.clone())]);
-        push_scope(&mut sql, scope);
-        sql.push(order).bind_int(window);
-        collect(db, &sql, matched_in, window, found).await?;
-    }
-    Ok(())
-}
-
-async fn collect(
-    db: &Db,
-    sql: &SqlBuilder,
+/// One full-text source: the SQL up to and including its `MATCH` / `@@`
+/// operand (`$1`), the column holding the text it matched in, how it
+/// orders newest first, and its window.
+struct Source {
     matched_in: MatchedIn,
+    head: &'static str,
+    order: &'static str,
     window: i64,
+    /// PostgreSQL only: the ids the full-text index alone finds (`$1`),
+    /// and `head` with its match replaced by membership in those (`hits`),
+    /// for words too rare to walk to (see [`walk_or_probe`]).
+    probe: &'static str,
+    by_hits: &'static str,
+}
+
+const SQLITE_SOURCES: [Source; 3] = [
+    Source {
+        matched_in: MatchedIn::Message,
+        head: "SELECT m.ticket_id AS ticket_id, m.id AS message_id, m.body AS text \
+               FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
+               JOIN tickets t ON t.id = m.ticket_id WHERE messages_fts MATCH $1",
+        order: " ORDER BY messages_fts.rowid DESC LIMIT ",
+        window: MESSAGE_WINDOW,
+        probe: "",
+        by_hits: "",
+    },
+    Source {
+        matched_in: MatchedIn::Subject,
+        head: "SELECT t.id AS ticket_id, NULL AS message_id, t.subject AS text \
+               FROM tickets_fts JOIN tickets t ON t.id = tickets_fts.rowid WHERE tickets_fts MATCH $1",
+        order: " ORDER BY tickets_fts.rowid DESC LIMIT ",
+        window: TICKET_WINDOW,
+        probe: "",
+        by_hits: "",
+    },
+    Source {
+        matched_in: MatchedIn::Contact,
+        head: "SELECT t.id AS ticket_id, NULL AS message_id, \
+               c.name || ' ' || COALESCE(c.email, '') || ' ' || COALESCE(c.phone, '') AS text \
+               FROM contacts_fts JOIN contacts c ON c.id = contacts_fts.rowid \
+               JOIN tickets t ON t.contact_id = c.id WHERE contacts_fts MATCH $1",
+        order: " ORDER BY t.id DESC LIMIT ",
+        window: TICKET_WINDOW,
+        probe: "",
+        by_hits: "",
+    },
+];
+
+/// The same sources on PostgreSQL; the expressions repeat the indexes of
+/// migration 0011 word for word.
+const POSTGRES_SOURCES: [Source; 3] = [
+    Source {
+        matched_in: MatchedIn::Message,
+        head: "SELECT m.ticket_id AS ticket_id, m.id AS message_id, m.body AS text \
+               FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+               WHERE m.search_vector @@ to_tsquery('simple', $1)",
+        order: " ORDER BY m.id DESC LIMIT ",
+        window: MESSAGE_WINDOW,
+        probe: "SELECT id FROM messages WHERE search_vector @@ to_tsquery('simple', $1)",
+        by_hits: "SELECT m.ticket_id AS ticket_id, m.id AS message_id, m.body AS text \
+               FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id IN (SELECT id FROM hits)",
+    },
+    Source {
+        matched_in: MatchedIn::Subject,
+        head: "SELECT t.id AS ticket_id, NULL::bigint AS message_id, t.subject AS text \
+               FROM tickets t WHERE to_tsvector('simple', t.subject) @@ to_tsquery('simple', $1)",
+        order: " ORDER BY t.id DESC LIMIT ",
+        window: TICKET_WINDOW,
+        probe: "SELECT id FROM tickets WHERE to_tsvector('simple', subject) @@ to_tsquery('simple', $1)",
+        by_hits: "SELECT t.id AS ticket_id, NULL::bigint AS message_id, t.subject AS text \
+               FROM tickets t WHERE t.id IN (SELECT id FROM hits)",
+    },
+    Source {
+        matched_in: MatchedIn::Contact,
+        head: "SELECT t.id AS ticket_id, NULL::bigint AS message_id, \
+               c.name || ' ' || COALESCE(c.email, '') || ' ' || COALESCE(c.phone, '') AS text \
+               FROM contacts c JOIN tickets t ON t.contact_id = c.id \
+               WHERE to_tsvector('simple', c.name || ' ' || translate(COALESCE(c.email, ''), '@.+-_', '     ') || ' ' \
+               || translate(COALESCE(c.phone, ''), '+-().', '     ')) @@ to_tsquery('simple', $1)",
+        order: " ORDER BY t.id DESC LIMIT ",
+        window: TICKET_WINDOW,
+        probe: "SELECT id FROM contacts WHERE to_tsvector('simple', name || ' ' \
+               || translate(COALESCE(email, ''), '@.+-_', '     ') || ' ' \
+               || translate(COALESCE(phone, ''), '+-().', '     ')) @@ to_tsquery('simple', $1)",
+        by_hits: "SELECT t.id AS ticket_id, NULL::bigint AS message_id, \
+               c.name || ' ' || COALESCE(c.email, '') || ' ' || COALESCE(c.phone, '') AS text \
+               FROM contacts c JOIN tickets t ON t.contact_id = c.id WHERE c.id IN (SELECT id FROM hits)",
+    },
+];
+
+/// How long a walk along the primary key may take before it is given up
+/// for the full-text index (ms): a walk that finds its window does so in a
+/// few milliseconds; one that has not by then is looking for a rare word.
+const WALK_MS: i64 = 60;
+
+/// PostgreSQL: reads `sql` (a walk newest first) within [`WALK_MS`];
+/// `None` when it ran out of time. The planner's guess of how common a
+/// word is can be far off (a beginning of a word, a word it has no
+/// statistics on), so the time limit, not the guess, has the last word.
+async fn walk(db: &Db, sql: &SqlBuilder) -> Result<Option<Vec<sqlx::any::AnyRow>>, AppError> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(&format!("SET LOCAL statement_timeout = {WALK_MS}"))
+        .execute(&mut *tx)
+        .await?;
+    match sql.query().persistent(false).fetch_all(&mut *tx).await {
+        Ok(rows) => {
+            tx.rollback().await?;
+            Ok(Some(rows))
+        }
+        // 57014: canceled by the statement timeout.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014") => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Matches PostgreSQL expects below this are read from the full-text
+/// index first; above it, newest first along the primary key.
+const PROBE_ROWS: f64 = 20_000.0;
+
+/// PostgreSQL: how to read a source for this query. Newest first along
+/// the primary key, testing each row, stops early for a common word but
+/// reads the whole table for a rare one; the full-text index finds a rare
+/// word's few rows at once but all of a common word's. The planner picks
+/// the walk whenever a LIMIT is near, having no better guess than 0.5% for
+/// a word it has no statistics on, which made a rare word take seconds.
+/// So we ask it how many rows the index would give (`EXPLAIN`, a fraction
+/// of a millisecond) and choose ourselves.
+async fn walk_or_probe(db: &Db, source: &Source, query: &str) -> Result<bool, AppError> {
+    // The top line of the plan: "Bitmap Heap Scan on ... (cost=... rows=N ...)".
+    let row = sqlx::query(&format!("EXPLAIN {}", source.probe))
+        .bind(query)
+        .persistent(false)
+        .fetch_one(db.pool())
+        .await?;
+    let top: String = row.try_get(0)?;
+    let rows = top
+        .split("rows=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(f64::MAX);
+    Ok(rows > PROBE_ROWS)
+}
+
+/// Reads each source's newest matches and offers them as candidates.
+///
+/// The words are first matched whole. Only when that leaves a window
+/// unfilled is the last word also taken as a beginning ("refu" for
+/// "refund"): a prefix of a common word has to merge the lists of every
+/// word it begins, which costs more than the rest of the search, and a
+/// window already full of whole-word matches would not change.
+async fn text_matches(
+    db: &Db,
+    scope: &SqlBuilder,
+    words: &[String],
     found: &mut Candidates,
 ) -> Result<(), AppError> {
-    let rows = sql.query().fetch_all(db.pool()).await?;
-    if rows.len() as i64 >= window {
-        found.capped = true;
-    }
-    for r in &rows {
-        found.offer(
-            r.try_get("ticket_id")?,
-            r.try_get::<f64, _>("relevance")?,
-            matched_in,
-            r.try_get("message_id")?,
-        );
+    let (sources, whole, prefix) = match db.kind() {
+        DbKind::Sqlite => (
+            &SQLITE_SOURCES,
+            fts5_query(words, false),
+            fts5_query(words, true),
+        ),
+        DbKind::Postgres => (
+            &POSTGRES_SOURCES,
+            tsquery(words, false),
+            tsquery(words, true),
+        ),
+    };
+    for source in sources {
+        let mut rows = read_source(db, scope, source, &whole).await?;
+        let mut as_prefix = false;
+        if (rows.len() as i64) < source.window && prefix != whole {
+            rows = read_source(db, scope, source, &prefix).await?;
+            as_prefix = true;
+        }
+        if rows.len() as i64 >= source.window {
+            found.capped = true;
+        }
+        for (ticket_id, message_id, text) in rows {
+            found.offer(
+                ticket_id,
+                relevance(&text, words, as_prefix),
+                source.matched_in,
+                message_id,
+            );
+        }
     }
     Ok(())
+}
+
+async fn read_source(
+    db: &Db,
+    scope: &SqlBuilder,
+    source: &Source,
+    query: &str,
+) -> Result<Vec<(i64, Option<i64>, String)>, AppError> {
+    let args = vec![crate::db::Arg::Text(query.to_string())];
+    let finish = |mut sql: SqlBuilder| {
+        sql.append(scope);
+        sql.push(source.order).bind_int(source.window);
+        sql
+    };
+    let rows = if source.probe.is_empty() {
+        finish(SqlBuilder::with_args(source.head, args))
+            .query()
+            .fetch_all(db.pool())
+            .await?
+    } else {
+        let walked = if walk_or_probe(db, source, query).await? {
+            walk(
+                db,
+                &finish(SqlBuilder::with_args(source.head, args.clone())),
+            )
+            .await?
+        } else {
+            None
+        };
+        match walked {
+            Some(rows) => rows,
+            None => {
+                let head = format!(
+                    "WITH hits AS MATERIALIZED ({}) {}",
+                    source.probe, source.by_hits
+                );
+                finish(SqlBuilder::with_args(&head, args))
+                    .query()
+                    .persistent(false)
+                    .fetch_all(db.pool())
+                    .await?
+            }
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("ticket_id")?,
+                r.try_get("message_id")?,
+                r.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// How well `text` matches: BM25's saturating term frequency with its
+/// length normalisation, summed over the words (every word weighs the
+/// same: within one search the inverse document frequency would only scale
+/// each word's share, and counting it costs a pass over a common word's
+/// whole index). Computed here rather than by the database so that both
+/// databases rank alike.
+pub fn relevance(text: &str, terms: &[String], last_is_prefix: bool) -> f64 {
+    const K1: f64 = 1.2;
+    const B: f64 = 0.75;
+    const AVERAGE_WORDS: f64 = 40.0;
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let norm = 1.0 - B + B * words.len() as f64 / AVERAGE_WORDS;
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let prefix = last_is_prefix && i + 1 == terms.len();
+            let tf = words
+                .iter()
+                .filter(|w| {
+                    if prefix {
+                        w.starts_with(t.as_str())
+                    } else {
+                        *w == t
+                    }
+                })
+                .count() as f64;
+            tf * (K1 + 1.0) / (tf + K1 * norm)
+        })
+        .sum()
 }
 
 async fn bodies(db: &Db, ids: &[i64]) -> Result<HashMap<i64, String>, AppError> {
@@ -491,14 +644,34 @@ mod tests {
             terms("Refund: \"now\" OR x*"),
             t(&["refund", "now", "or", "x"])
         );
-        assert_eq!(fts5_query(&t(&["refund", "now"])), "\"refund\" \"now\"*");
-        assert_eq!(fts5_query(&t(&["refund", "n"])), "\"refund\" \"n\"");
-        assert_eq!(tsquery(&t(&["refund", "inv"])), "refund & inv:*");
+        assert_eq!(
+            fts5_query(&t(&["refund", "now"]), true),
+            "\"refund\" \"now\"*"
+        );
+        assert_eq!(
+            fts5_query(&t(&["refund", "now"]), false),
+            "\"refund\" \"now\""
+        );
+        assert_eq!(fts5_query(&t(&["refund", "n"]), true), "\"refund\" \"n\"");
+        assert_eq!(tsquery(&t(&["refund", "inv"]), true), "refund & inv:*");
+        assert_eq!(tsquery(&t(&["refund", "inv"]), false), "refund & inv");
         assert!(terms("  -- ** ").is_empty());
         assert_eq!(terms("Café Ünïcode"), t(&["café", "ünïcode"]));
         assert_eq!(as_number("#42"), Some(42));
         assert_eq!(as_number("42x"), None);
         assert_eq!(as_number("0"), None);
+    }
+
+    #[test]
+    fn relevance_counts_words_and_prefers_short_texts() {
+        let q = t(&["refund"]);
+        assert_eq!(relevance("no match here", &q, false), 0.0);
+        let once = relevance("I want a refund", &q, false);
+        assert!(relevance("refund refund refund please", &q, false) > once);
+        let long = format!("refund {}", "word ".repeat(200));
+        assert!(relevance(&long, &q, false) < once);
+        assert_eq!(relevance("refunded", &q, false), 0.0);
+        assert!(relevance("refunded", &q, true) > 0.0);
     }
 
     #[test]
