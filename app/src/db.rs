@@ -332,6 +332,17 @@ impl SqlBuilder {
         self.bind(Arg::Int(v))
     }
 
+    /// Binds each value, comma-separated: the inside of an `IN (...)`.
+    pub fn bind_ints(&mut self, values: &[i64]) -> &mut Self {
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind_int(*v);
+        }
+        self
+    }
+
     pub fn bind_text(&mut self, v: impl Into<String>) -> &mut Self {
         self.bind(Arg::Text(v.into()))
     }
@@ -372,6 +383,16 @@ mod tests {
         let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
         b.bind_int(1).push(" AND b = ").bind_text("x");
         assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn int_lists_are_comma_separated_placeholders() {
+        let mut b = SqlBuilder::new("x IN (");
+        b.bind_ints(&[7, 8, 9])
+            .push(") AND y IN (")
+            .bind_ints(&[])
+            .push(")");
+        assert_eq!(b.sql(), "x IN ($1, $2, $3) AND y IN ()");
     }
 
     #[test]

@@ -284,12 +284,7 @@ async fn open_counts(
          WHERE status_category <> 'closed' AND merged_into_id IS NULL AND deleted_at IS NULL \
          AND owner_id IN (",
     );
-    for (i, id) in user_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_int(*id);
-    }
+    sql.bind_ints(user_ids);
     sql.push(") GROUP BY owner_id, channel, status_id");
     for row in sql.query().fetch_all(&mut *conn).await? {
         out.entry(row.try_get("owner_id")?).or_default().push((

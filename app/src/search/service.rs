@@ -548,12 +548,7 @@ async fn bodies(db: &Db, ids: &[i64]) -> Result<HashMap<i64, String>, AppError> 
         return Ok(HashMap::new());
     }
     let mut sql = SqlBuilder::new("SELECT id, body FROM messages WHERE id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_int(*id);
-    }
+    sql.bind_ints(ids);
     sql.push(")");
     sql.query()
         .fetch_all(db.pool())

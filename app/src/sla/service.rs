@@ -485,12 +485,7 @@ pub async fn for_tickets(
     let mut sql = crate::db::SqlBuilder::new(&format!(
         "SELECT {CLOCK_COLUMNS} FROM ticket_sla WHERE ticket_id IN ("
     ));
-    for (i, id) in ticket_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_int(*id);
-    }
+    sql.bind_ints(ticket_ids);
     sql.push(")");
     for row in sql.query().fetch_all(db.pool()).await? {
         let id: i64 = row.try_get("ticket_id")?;

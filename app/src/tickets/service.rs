@@ -537,12 +537,7 @@ pub async fn fetch_many(db: &Db, ids: &[i64]) -> Result<Vec<Ticket>, AppError> {
     }
     let mut sql = SqlBuilder::new(SELECT);
     sql.push(" WHERE t.id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_int(*id);
-    }
+    sql.bind_ints(ids);
     sql.push(")");
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut tickets: Vec<Ticket> = rows.iter().map(from_row).collect::<Result<_, _>>()?;

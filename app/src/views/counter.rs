@@ -425,12 +425,7 @@ pub async fn load(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<Loaded,
     for chunk in ids.chunks(LOAD_CHUNK) {
         let select = |head: &str| {
             let mut sql = SqlBuilder::new(head);
-            for (i, id) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_int(*id);
-            }
+            sql.bind_ints(chunk);
             sql.push(")");
             sql
         };

@@ -101,17 +101,6 @@ async fn listed_row(tx: &mut WriteTx, actor: &User, id: i64) -> Result<Locked, A
     Ok(row)
 }
 
-fn in_list(sql: &mut SqlBuilder, ids: &[i64]) {
-    sql.push("(");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind_int(*id);
-    }
-    sql.push(")");
-}
-
 /// Re-derives what a ticket's thread says about it after entries moved in
 /// or out: when the customer last wrote, and since when they have been
 /// waiting for an answer (their first message after the last reply).
@@ -307,7 +296,7 @@ async fn merged_below(conn: &mut AnyConnection, id: i64) -> Result<Vec<i64>, App
     let mut frontier = vec![id];
     while !frontier.is_empty() {
         let mut sql = SqlBuilder::new("SELECT id FROM tickets WHERE merged_into_id IN ");
-        in_list(&mut sql, &frontier);
+        sql.push("(").bind_ints(&frontier).push(")");
         frontier = sql
             .query()
             .fetch_all(&mut *conn)
@@ -384,7 +373,7 @@ pub async fn unmerge(
         .push(" THEN NULL ELSE origin_ticket_id END WHERE ticket_id = ")
         .bind_int(primary.id)
         .push(" AND origin_ticket_id IN ");
-    in_list(&mut sql, &home);
+    sql.push("(").bind_ints(&home).push(")");
     sql.query().execute(tx.conn()).await?;
     for (table, key) in [("mentions", "message_id"), ("attachments", "entry_id")] {
         sqlx::query(&format!(
@@ -550,7 +539,7 @@ pub async fn split(
     let source = listed_row(&mut tx, actor, ticket_id).await?;
     let mut sql = SqlBuilder::new("SELECT id, kind FROM messages WHERE ticket_id = ");
     sql.bind_int(source.id).push(" AND id IN ");
-    in_list(&mut sql, &ids);
+    sql.push("(").bind_ints(&ids).push(")");
     let rows = sql.query().fetch_all(tx.conn()).await?;
     if rows.len() != ids.len() {
         return Err(AppError::invalid(
@@ -618,7 +607,7 @@ pub async fn split(
         .await?;
     let mut moved = SqlBuilder::new("UPDATE messages SET ticket_id = ");
     moved.bind_int(new_id).push(" WHERE id IN ");
-    in_list(&mut moved, &ids);
+    moved.push("(").bind_ints(&ids).push(")");
     moved.query().execute(tx.conn()).await?;
     // Mentions and files follow their entries; so does the email thread,
     // so that the customer's replies to it come to the new ticket.
@@ -629,7 +618,7 @@ pub async fn split(
     ] {
         let mut sql = SqlBuilder::new(&format!("UPDATE {table} SET ticket_id = "));
         sql.bind_int(new_id).push(&format!(" WHERE {key} IN "));
-        in_list(&mut sql, &ids);
+        sql.push("(").bind_ints(&ids).push(")");
         sql.query().execute(tx.conn()).await?;
     }
     let new_number: i64 = sqlx::query("SELECT number FROM tickets WHERE id = $1")
@@ -765,7 +754,7 @@ pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, AppError> {
             return Ok(purged);
         }
         let mut sql = SqlBuilder::new("DELETE FROM tickets WHERE id IN ");
-        in_list(&mut sql, &ids);
+        sql.push("(").bind_ints(&ids).push(")");
         sql.query().execute(tx.conn()).await?;
         // Not a ticket event: the ticket is gone, and its id tells nobody
         // anything. Trash counts reload on it.
