@@ -68,6 +68,9 @@ pub struct PushRound {
     pub duplicated: usize,
     /// Server RSS growth per connected client, in KiB.
     pub rss_per_client_kib: Option<f64>,
+    /// p99 of the mutating requests themselves (send to response), in ms:
+    /// the part of the push latency that is the write, not the fan-out.
+    pub request_p99: f64,
 }
 
 /// One client's arrivals: (mutation number, when it arrived).
@@ -164,6 +167,7 @@ pub async fn push_round(
     let rss_after = pid.and_then(crate::rss_kib);
 
     let mut sent_at = Vec::with_capacity(mutations);
+    let mut request_ms = Vec::with_capacity(mutations);
     let interval = Duration::from_secs_f64(1.0 / rate);
     let start = Instant::now();
     for k in 0..mutations {
@@ -176,6 +180,7 @@ pub async fn push_round(
             .json(&serde_json::json!({ "subject": format!("push {k}") }))
             .send()
             .await;
+        request_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     // Let the last ones arrive, then stop the readers.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -193,6 +198,32 @@ pub async fn push_round(
         }
     }
     lat.sort_by(|a, b| a.total_cmp(b));
+    request_ms.sort_by(|a, b| a.total_cmp(b));
+    if std::env::var_os("AYUDA_BENCH_DEBUG").is_some() {
+        // The slowest mutations, by their slowest delivery.
+        let mut worst: Vec<(f64, usize)> = vec![(0.0, 0); mutations];
+        for list in &arrivals {
+            for &(k, at) in list.lock().expect("lock").iter() {
+                if let (Some(t0), Some(w)) = (sent_at.get(k), worst.get_mut(k)) {
+                    let ms = at.duration_since(*t0).as_secs_f64() * 1000.0;
+                    if ms > w.0 {
+                        *w = (ms, k);
+                    }
+                }
+            }
+        }
+        worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+        eprintln!(
+            "slowest mutations (last delivery ms, k): {:?}",
+            &worst[..worst.len().min(8)]
+        );
+        eprintln!(
+            "request ms p50 {:.2} p99 {:.2} max {:.2}",
+            crate::percentile(&request_ms, 0.5),
+            crate::percentile(&request_ms, 0.99),
+            request_ms.last().copied().unwrap_or(0.0)
+        );
+    }
     let duplicated = seen.values().filter(|n| **n > 1).count();
     let lost = (connected * mutations).saturating_sub(seen.len());
     PushRound {
@@ -206,5 +237,6 @@ pub async fn push_round(
             (Some(b), Some(a)) if connected > 0 => Some((a - b) / connected as f64),
             _ => None,
         },
+        request_p99: crate::percentile(&request_ms, 0.99),
     }
 }

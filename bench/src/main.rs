@@ -120,7 +120,7 @@ fn parse_args() -> Args {
             "--smtp" => a.smtp = Some(v),
             "--imap" => a.imap = Some(v),
             _ => {
-                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only live|ssr|views|search|merge|email|settings] [--smtp HOST:PORT] [--imap HOST:PORT]");
+                eprintln!("usage: ayuda-bench --base URL --database-url URL [--pid PID] [--out DIR] [--rate N] [--seconds N] [--only rest|live|ssr|views|search|merge|email|settings] [--smtp HOST:PORT] [--imap HOST:PORT]");
                 std::process::exit(2);
             }
         }
@@ -349,10 +349,10 @@ async fn main() {
         res.status()
     );
 
-    // `--only live` or `--only ssr` measures the baselines and that part
+    // `--only rest`, `--only live` etc. measure the baselines and that part
     // alone, to iterate on one path without waiting for the rest.
     let base = a.base.clone();
-    if a.only.is_none() {
+    if a.only.as_deref().is_none_or(|o| o == "rest") {
         // Targets: a deep keyset position and threads of ~50 and ~1,000 entries.
         let deep = sqlx::query(
             "SELECT updated_at, id FROM tickets WHERE status_category IN ('open', 'waiting') \
@@ -675,6 +675,13 @@ async fn main() {
                 "ms",
                 Some(("<=", 20.0)),
                 Some(rtt99),
+            );
+            r.add(
+                "live push, 1000 clients: the mutating request itself p99",
+                round.request_p99,
+                "ms",
+                None,
+                None,
             );
             r.add(
                 "live push, 1000 clients: lost events",

@@ -24,6 +24,11 @@ const DEFAULT_SMTP_ADDR: &str = "127.0.0.1:2525";
 use app::state::Config;
 use tracing_subscriber::EnvFilter;
 
+/// See server/Cargo.toml: rows cross threads, and mimalloc frees them
+/// without glibc's arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

@@ -174,15 +174,24 @@ impl Connection {
             send(socket, Message::Text(presence)).await?;
         }
 
-        let mut checks = tokio::time::interval(CHECK_EVERY);
-        checks.tick().await;
+        // The loop below runs once per event for every connection, so it
+        // keeps its waits alive across turns instead of building them anew:
+        // a fresh `changed()` would re-register with the shutdown signal
+        // that all connections share (one lock, contended by every
+        // connection on every event), and a fresh tick would re-arm a
+        // timer. `biased` takes the hub first: when an event is waiting,
+        // nothing else is polled at all.
         let mut closing = self.hub().closing();
         if *closing.borrow_and_update() {
             return Err(End::Close(1012, "server restarting"));
         }
+        let closed = closing.changed();
+        tokio::pin!(closed);
+        let check = tokio::time::sleep(CHECK_EVERY);
+        tokio::pin!(check);
         loop {
             tokio::select! {
-                _ = closing.changed() => return Err(End::Close(1012, "server restarting")),
+                biased;
                 message = live.recv() => match message {
                     Ok(m) => self.relay(socket, m).await?,
                     Err(RecvError::Lagged(_)) => return self.resync(socket).await,
@@ -193,10 +202,12 @@ impl Connection {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(End::Gone),
                     Some(Ok(_)) => {}
                 },
-                _ = checks.tick() => {
+                _ = &mut check => {
                     self.recheck().await?;
                     send(socket, Message::Ping(Default::default())).await?;
+                    check.as_mut().reset(tokio::time::Instant::now() + CHECK_EVERY);
                 }
+                _ = &mut closed => return Err(End::Close(1012, "server restarting")),
             }
         }
     }
@@ -356,7 +367,14 @@ fn to_text(event: &LiveEvent) -> Message {
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> Result<(), End> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+    // Nearly every send completes at once (the kernel takes the frame), so
+    // the timer is only armed for one that has to wait: arming it for each
+    // of a thousand connections on every event is measurable.
+    let mut sending = std::pin::pin!(socket.send(message));
+    if let std::task::Poll::Ready(sent) = futures::poll!(sending.as_mut()) {
+        return sent.map_err(|_| End::Gone);
+    }
+    match tokio::time::timeout(SEND_TIMEOUT, sending).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Gone),
         // A client this slow is holding only itself up; let it go.
