@@ -15,6 +15,9 @@ pub struct AppState {
     pub hub: Arc<EventHub>,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    /// Users, teams and pipelines as every workspace page sends them, kept
+    /// until the database says they changed.
+    pub directory: Arc<crate::workspace::directory::DirectoryCache>,
 }
 
 /// Settings read once at start-up from the environment.

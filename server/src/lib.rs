@@ -85,6 +85,7 @@ pub async fn prepare(
         db,
         config: Arc::new(config),
         leptos_options,
+        directory: Default::default(),
     })
 }
 

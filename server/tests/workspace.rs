@@ -14,6 +14,7 @@ on_both_databases!(
     server_functions_list_update_and_reply,
     server_functions_enforce_roles,
     server_function_errors_are_safe_messages,
+    workspace_directory_follows_every_change,
 );
 
 async fn sign_in_server_function_sets_an_httponly_cookie(app: TestApp) {
@@ -283,4 +284,59 @@ async fn server_function_errors_are_safe_messages(app: TestApp) {
         !text.to_lowercase().contains("sql"),
         "no database text: {text}"
     );
+}
+
+/// The users, teams and pipelines a workspace page sends are cached per
+/// server and re-read when the database's directory version moves: a new
+/// user, a new team and even a hand-run SQL rename show on the next load.
+async fn workspace_directory_follows_every_change(app: TestApp) {
+    let ana = app.user("Ana Ruiz", Role::Agent).await;
+    let client = app.signed_in_as(&ana).await;
+    let load = || async {
+        let (status, meta) = send(client.post(app.url("/rpc/load_workspace"))).await;
+        assert_eq!(status, 200, "{meta}");
+        meta
+    };
+    let names = |meta: &serde_json::Value, list: &str| -> Vec<String> {
+        meta[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = load().await;
+    assert!(names(&first, "users").contains(&"Ana Ruiz".to_string()));
+    // Cached now; each change below must still show.
+    assert_eq!(load().await, first);
+
+    app.user("Bea Lopez", Role::Agent).await;
+    assert!(names(&load().await, "users").contains(&"Bea Lopez".to_string()));
+
+    let admin = app.admin().await;
+    let (status, team) = send(
+        admin
+            .post(app.url("/api/v1/teams"))
+            .json(&json!({"name": "Billing"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{team}");
+    assert!(names(&load().await, "teams").contains(&"Billing".to_string()));
+
+    sqlx::query("UPDATE users SET name = 'Bea López' WHERE name = 'Bea Lopez'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let users = names(&load().await, "users");
+    assert!(users.contains(&"Bea López".to_string()), "{users:?}");
+    assert!(!users.contains(&"Bea Lopez".to_string()));
+
+    sqlx::query("UPDATE pipeline_statuses SET name = 'Waiting on customer' WHERE id = (SELECT MIN(id) FROM pipeline_statuses)")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let meta = load().await;
+    assert!(meta["pipelines"]
+        .to_string()
+        .contains("Waiting on customer"));
 }

@@ -222,10 +222,13 @@ fn Table(tickets: Vec<Ticket>, columns: Vec<Column>, me: i64) -> impl IntoView {
                                     let subject = t.subject.clone();
                                     view! {
                                     <td class="subject">
-                                        <A href=move || route.ticket_href(number)>
+                                        // A plain link (the router still takes the
+                                        // click): `A` resolves each href against
+                                        // the route, a cost paid for every row.
+                                        <a href=move || route.ticket_href(number)>
                                             {with_number.then(|| view! { <span class="num">{format!("#{number}")}</span>" " })}
                                             {subject}
-                                        </A>
+                                        </a>
                                         <span class="row-viewers">{viewers}</span>
                                     </td>
                                 }
@@ -306,13 +309,13 @@ fn Board(tickets: Vec<Ticket>) -> impl IntoView {
                                 .map(|t| {
                                     let number = t.number;
                                     view! {
-                                        <A href=move || route.ticket_href(number) attr:class="card" attr:data-testid="ticket-row" attr:data-number=number.to_string()>
+                                        <a href=move || route.ticket_href(number) class="card" data-testid="ticket-row" data-number=number.to_string()>
                                             <span class="num">{format!("#{number}")}</span>
                                             " "
                                             {t.subject.clone()}
                                             <span class=format!("prio prio-{}", t.priority.as_str())>{t.priority.label()}</span>
                                             <span class="muted">{t.owner_name.clone().unwrap_or_else(|| "Unassigned".into())}</span>
-                                        </A>
+                                        </a>
                                     }
                                 })
                                 .collect_view()}

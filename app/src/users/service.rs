@@ -10,6 +10,7 @@ use crate::events::{USER_AVAILABILITY, USER_UPDATED};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
 /// The columns [`user_from_row`] reads, for a `users` table aliased `u`.
 pub const USER_COLUMNS: &str =
@@ -137,14 +138,20 @@ pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
     let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id")
         .fetch_all(db.pool())
         .await?;
+    // Decoded once into a map: every workspace page lists every user, and
+    // looking each user up in every membership row (by column name) grew
+    // with users x memberships.
+    let mut teams_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for m in &memberships {
+        teams_of
+            .entry(m.try_get("user_id")?)
+            .or_default()
+            .push(m.try_get("team_id")?);
+    }
     rows.iter()
         .map(|r| {
             let mut user = user_from_row(r)?;
-            for m in &memberships {
-                if m.try_get::<i64, _>("user_id")? == user.id {
-                    user.access.team_ids.push(m.try_get("team_id")?);
-                }
-            }
+            user.access.team_ids = teams_of.remove(&user.id).unwrap_or_default();
             Ok(user)
         })
         .collect()
@@ -445,20 +452,22 @@ pub async fn list_teams(db: &Db) -> Result<Vec<Team>, AppError> {
     let members = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY user_id")
         .fetch_all(db.pool())
         .await?;
+    // Decoded once into a map, as in `list`.
+    let mut members_of: HashMap<i64, Vec<i64>> = HashMap::new();
+    for m in &members {
+        members_of
+            .entry(m.try_get("team_id")?)
+            .or_default()
+            .push(m.try_get("user_id")?);
+    }
     teams
         .iter()
         .map(|t| {
             let id: i64 = t.try_get("id")?;
-            let mut member_ids = Vec::new();
-            for m in &members {
-                if m.try_get::<i64, _>("team_id")? == id {
-                    member_ids.push(m.try_get("user_id")?);
-                }
-            }
             Ok(Team {
                 id,
                 name: t.try_get("name")?,
-                member_ids,
+                member_ids: members_of.remove(&id).unwrap_or_default(),
             })
         })
         .collect()

@@ -32,7 +32,7 @@
 //! the same ticket twice harmless.
 
 use super::{Property, ViewDefinition};
-use crate::access::can_see;
+use crate::access::{can_see, Access};
 use crate::db::{now_ms, Db, DbKind, SqlBuilder};
 use crate::error::AppError;
 use crate::tickets::facts::{self, Check, TicketFacts, VIEW_FACT_COLUMNS};
@@ -56,7 +56,7 @@ const LOAD_CHUNK: usize = 500;
 const WAKEUP_TICK: Duration = Duration::from_secs(1);
 
 /// The two default views that list a person's own tickets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Personal {
     Mentions,
     Follows,
@@ -76,6 +76,12 @@ struct State {
     /// `Some` while a scan runs: the tickets changed meanwhile, tested
     /// again when it ends (the scan may have read them before the change).
     touched: Option<Vec<i64>>,
+    /// My mentions / Followers counts as last computed, by (list, viewer),
+    /// with the role and access they were computed under. Each is a walk
+    /// of the viewer's whole list and every workspace page asks for both,
+    /// so they are kept until the tables next change (cleared wherever the
+    /// tables are written).
+    personal_counts: HashMap<(Personal, i64), (crate::users::Role, Access, i64)>,
 }
 
 /// Everything the counts are made of.
@@ -373,6 +379,7 @@ pub struct Loaded {
 /// deleted). On failure the tables are dropped: counts fall back to SQL
 /// until the next scan.
 fn apply_all(state: &mut State, ids: &[i64], loaded: &Loaded, now: i64) {
+    state.personal_counts.clear();
     if let Some(touched) = &mut state.touched {
         touched.extend_from_slice(ids);
     }
@@ -513,8 +520,19 @@ impl ViewCounter {
     /// `viewer`'s count of My mentions or Followers, or `None` before the
     /// first scan.
     pub async fn personal_count(&self, list: Personal, viewer: &User) -> Option<i64> {
-        let state = self.state.lock().await;
-        Some(state.tables.as_ref()?.personal_count(list, viewer))
+        let mut state = self.state.lock().await;
+        state.tables.as_ref()?;
+        let key = (list, viewer.id);
+        if let Some((role, access, n)) = state.personal_counts.get(&key) {
+            if *role == viewer.role && *access == viewer.access {
+                return Some(*n);
+            }
+        }
+        let n = state.tables.as_ref()?.personal_count(list, viewer);
+        state
+            .personal_counts
+            .insert(key, (viewer.role, viewer.access.clone(), n));
+        Some(n)
     }
 
     /// `viewer`'s count of version `version` of custom view `view_id`, or
@@ -556,6 +574,7 @@ async fn run(counter: Weak<ViewCounter>, db: Db) {
 async fn wake_due(counter: &ViewCounter, db: &Db) -> Result<(), AppError> {
     let mut state = counter.state.lock().await;
     let now = now_ms();
+    state.personal_counts.clear();
     let due = match &mut state.tables {
         Some(tables) => tables.due(now),
         None => return Ok(()),
@@ -594,6 +613,7 @@ async fn scan_now(counter: &ViewCounter, db: &Db) -> Result<(), AppError> {
         state.tables = None;
         return Err(e);
     }
+    state.personal_counts.clear();
     state.tables = Some(tables);
     Ok(())
 }

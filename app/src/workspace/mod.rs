@@ -5,6 +5,8 @@
 //! The URL is the state: `/views/<view>[/tickets/<number>]?sort=&asc=&cursor=`
 //! so deep links and the back button work.
 
+#[cfg(feature = "ssr")]
+pub mod directory;
 mod live;
 mod shortcuts;
 
@@ -53,12 +55,13 @@ pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
         let state = crate::state::app_state()?;
         // Read before the data: anything committed later is replayed.
         let event_seq = state.hub.published_seq();
+        let directory = state.directory.get(&state.db).await?;
         Ok(Some(WorkspaceMeta {
             event_seq,
             me,
-            users: crate::users::service::list(&state.db).await?,
-            teams: crate::users::service::list_teams(&state.db).await?,
-            pipelines: crate::tickets::service::pipelines(&state.db).await?,
+            users: directory.users.clone(),
+            teams: directory.teams.clone(),
+            pipelines: directory.pipelines.clone(),
         }))
     })
     .await
@@ -126,6 +129,9 @@ pub struct Route {
     pub sort: Memo<Option<String>>,
     pub asc: Memo<bool>,
     pub cursor: Memo<Option<String>>,
+    /// [`Route::sort_query`], computed once per URL rather than once per
+    /// ticket link (every row of the list has one).
+    list_query: Memo<String>,
 }
 
 impl Route {
@@ -134,6 +140,9 @@ impl Route {
     pub fn from_url() -> Route {
         let params = use_params_map();
         let query = use_query_map();
+        let sort = Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty()));
+        let asc = Memo::new(move |_| query.read().get("asc").as_deref() == Some("true"));
+        let cursor = Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty()));
         Route {
             view: Memo::new(move |_| {
                 params
@@ -142,38 +151,40 @@ impl Route {
                     .unwrap_or_else(|| "unassigned".into())
             }),
             number: Memo::new(move |_| params.read().get("number").and_then(|n| n.parse().ok())),
-            sort: Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty())),
-            asc: Memo::new(move |_| query.read().get("asc").as_deref() == Some("true")),
-            cursor: Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty())),
+            sort,
+            asc,
+            cursor,
+            list_query: Memo::new(move |_| {
+                let mut parts = Vec::new();
+                if let Some(s) = sort.get() {
+                    parts.push(format!("sort={s}"));
+                }
+                if asc.get() {
+                    parts.push("asc=true".to_string());
+                }
+                if let Some(c) = cursor.get() {
+                    parts.push(format!("cursor={c}"));
+                }
+                if parts.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", parts.join("&"))
+                }
+            }),
         }
     }
 
-    /// The query string that keeps the list's sort (not its page) when a
-    /// ticket is opened.
+    /// The query string that keeps the list's sort and page when a ticket
+    /// is opened.
     pub fn sort_query(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = self.sort.get() {
-            parts.push(format!("sort={s}"));
-        }
-        if self.asc.get() {
-            parts.push("asc=true".to_string());
-        }
-        if let Some(c) = self.cursor.get() {
-            parts.push(format!("cursor={c}"));
-        }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", parts.join("&"))
-        }
+        self.list_query.get()
     }
 
     pub fn ticket_href(&self, number: i64) -> String {
-        format!(
-            "/views/{}/tickets/{number}{}",
-            self.view.get(),
-            self.sort_query()
-        )
+        self.view.with(|view| {
+            self.list_query
+                .with(|query| format!("/views/{view}/tickets/{number}{query}"))
+        })
     }
 }
 

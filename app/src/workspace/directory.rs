@@ -1,0 +1,63 @@
+//! The workspace directory: every active user, team and pipeline. Every
+//! workspace page sends all of them (the owner, team and status pickers),
+//! so each server keeps them in memory instead of reading them for each
+//! page.
+//!
+//! The cache is kept honest by the database, not by the code that writes:
+//! triggers on the five tables move `directory_version` (migration 0012),
+//! and a page reads that one number before using the cached copy. A change
+//! made by another server process, or by hand in SQL, is therefore seen on
+//! the next page like one made here.
+
+use crate::db::Db;
+use crate::error::AppError;
+use crate::tickets::Pipeline;
+use crate::users::{Team, User};
+use std::sync::{Arc, Mutex};
+
+/// The users, teams and pipelines as of one directory version.
+#[derive(Debug)]
+pub struct Directory {
+    pub users: Vec<User>,
+    pub teams: Vec<Team>,
+    pub pipelines: Vec<Pipeline>,
+}
+
+/// The newest directory this process has read, with its version.
+#[derive(Default)]
+pub struct DirectoryCache {
+    current: Mutex<Option<(i64, Arc<Directory>)>>,
+}
+
+impl DirectoryCache {
+    /// The directory as it is now: the cached copy when the version has not
+    /// moved since it was read, otherwise a fresh read.
+    pub async fn get(&self, db: &Db) -> Result<Arc<Directory>, AppError> {
+        // The version is read before the data, so data read after it is at
+        // least as new as the version it is filed under; read the other way
+        // round, a change committed in between would be cached as current.
+        let version: i64 = sqlx::query_scalar("SELECT version FROM directory_version WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
+        if let Some((v, directory)) = &*self.slot() {
+            if *v == version {
+                return Ok(directory.clone());
+            }
+        }
+        let directory = Arc::new(Directory {
+            users: crate::users::service::list(db).await?,
+            teams: crate::users::service::list_teams(db).await?,
+            pipelines: crate::tickets::service::pipelines(db).await?,
+        });
+        let mut slot = self.slot();
+        // Two pages may refill at once; the newer version wins.
+        if slot.as_ref().is_none_or(|(v, _)| *v <= version) {
+            *slot = Some((version, directory.clone()));
+        }
+        Ok(directory)
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(i64, Arc<Directory>)>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
