@@ -684,6 +684,20 @@ async fn main() {
                 None,
             );
             r.add(
+                "live push, 1000 clients: request-sent-to-delivery p50",
+                round.from_send.0,
+                "ms",
+                None,
+                None,
+            );
+            r.add(
+                "live push, 1000 clients: request-sent-to-delivery p99",
+                round.from_send.1,
+                "ms",
+                None,
+                None,
+            );
+            r.add(
                 "live push, 1000 clients: lost events",
                 round.lost as f64,
                 "events",
