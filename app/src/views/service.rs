@@ -861,9 +861,18 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
             (Some(c), _) => (c.count, true),
             (None, Some(n)) => (n, true),
             (None, None) => {
-                let n = count_where(db, actor, |sql| {
-                    push_filter(sql, view, actor);
-                    Ok(())
+                // Until the counter's first scan ends (seconds at a million
+                // tickets, right after a start), counted in SQL, once per
+                // viewer and ticket change rather than on every page.
+                let key = CountKey {
+                    view: Counted::Default(view),
+                    viewer: Some(actor.id),
+                };
+                let n = cached_count(state, key, false, || {
+                    count_where(db, actor, |sql| {
+                        push_filter(sql, view, actor);
+                        Ok(())
+                    })
                 })
                 .await?;
                 (n, false)
@@ -911,10 +920,18 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
 /// count is their own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CountKey {
-    view_id: i64,
-    version: i64,
+    view: Counted,
     /// None when the count is shared by everyone who sees every ticket.
     viewer: Option<i64>,
+}
+
+/// Which view a cached count is of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Counted {
+    /// A custom view at one version of its definition.
+    Custom { view_id: i64, version: i64 },
+    /// A default view the counter does not maintain yet.
+    Default(ViewId),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -992,10 +1009,34 @@ async fn custom_count(state: &AppState, actor: &User, view: &CustomView) -> Resu
     });
     let shared = crate::access::sees_all(actor) && !says_me;
     let key = CountKey {
-        view_id: view.id,
-        version: view.version,
+        view: Counted::Custom {
+            view_id: view.id,
+            version: view.version,
+        },
         viewer: (!shared).then_some(actor.id),
     };
+    cached_count(state, key, relative, || {
+        count_where(&state.db, actor, |sql| {
+            sql.push(crate::tickets::service::LISTED);
+            push_definition(sql, definition, actor, definition.sort)
+        })
+    })
+    .await
+}
+
+/// The count under `key` from the cache when no ticket changed since it was
+/// computed (and, for views with relative dates, when it is under a minute
+/// old); otherwise `count` runs once while concurrent callers for the same
+/// key wait for its result.
+async fn cached_count<F>(
+    state: &AppState,
+    key: CountKey,
+    relative: bool,
+    count: impl FnOnce() -> F,
+) -> Result<i64, AppError>
+where
+    F: std::future::Future<Output = Result<i64, AppError>>,
+{
     // Read before counting: a change committed meanwhile moves the epoch on
     // and the next reader counts again.
     let epoch = state.hub.ticket_epoch();
@@ -1015,11 +1056,7 @@ async fn custom_count(state: &AppState, actor: &User, view: &CustomView) -> Resu
     if let Some(n) = cache.get(&key, epoch, oldest) {
         return Ok(n);
     }
-    let n = count_where(&state.db, actor, |sql| {
-        sql.push(crate::tickets::service::LISTED);
-        push_definition(sql, definition, actor, definition.sort)
-    })
-    .await?;
+    let n = count().await?;
     cache.put(
         key,
         CachedCount {
