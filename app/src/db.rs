@@ -26,12 +26,23 @@ pub enum DbKind {
 pub struct Db {
     pool: AnyPool,
     kind: DbKind,
+    /// Where write transactions run. On a SQLite file this is a pool of one
+    /// connection with a large page cache: SQLite drops a connection's
+    /// whole cache when it sees that another connection committed, so
+    /// writes spread over the read pool re-read every index page they
+    /// touch (about a hundred reads per new ticket at a million tickets).
+    /// One connection that does all the writing keeps them cached. On
+    /// PostgreSQL (and in-memory SQLite) it is the read pool itself.
+    writer: AnyPool,
     /// SQLite allows one writer at a time and a deferred transaction that
     /// reads before it writes fails with SQLITE_BUSY instead of waiting when
     /// another writer got in first. Write transactions therefore queue on
     /// this lock in-process (SQLite is single-process by design); PostgreSQL
     /// needs no such lock and skips it.
     write_lock: Arc<Mutex<()>>,
+    /// Held only by `Db` clones: the WAL checkpointer stops once the last
+    /// clone is gone.
+    _alive: Arc<()>,
     /// Signalled after every commit that wrote events, so this process's
     /// event hub reads them at once instead of at its next poll.
     committed: Arc<Notify>,
@@ -112,29 +123,26 @@ impl Db {
             }
         }
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if kind == DbKind::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if kind == DbKind::Sqlite {
-                        // WAL lets readers proceed while one writer commits;
-                        // foreign keys are off by default in SQLite.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 5000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        let pool = pool_options(kind, if kind == DbKind::Sqlite { 8 } else { 16 }, "")
+            .connect_with(options.clone())
             .await?;
+        let alive = Arc::new(());
+        let writer = match kind {
+            DbKind::Sqlite if sqlite_path(&url).is_some() => {
+                let writer = pool_options(kind, 1, WRITER_PRAGMAS)
+                    .connect_with(options)
+                    .await?;
+                tokio::spawn(checkpoint_wal(pool.clone(), Arc::downgrade(&alive)));
+                writer
+            }
+            _ => pool.clone(),
+        };
         Ok(Db {
             pool,
+            writer,
             kind,
             write_lock: Arc::new(Mutex::new(())),
+            _alive: alive,
             committed: Arc::new(Notify::new()),
             url: url.into(),
         })
@@ -163,7 +171,7 @@ impl Db {
     /// Starts a transaction that will write.
     pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
         let guard = self.write_turn().await;
-        let tx = self.pool.begin().await?;
+        let tx = self.writer.begin().await?;
         Ok(WriteTx {
             tx,
             _guard: guard,
@@ -195,7 +203,68 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
+    }
+}
+
+/// The dedicated writer's page cache, in KiB (SQLite's negative
+/// `cache_size`): enough for the interior and hot leaf pages of every
+/// index a new ticket and its message touch at a million tickets.
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536;";
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Pool settings shared by the read pool and the SQLite writer; `extra`
+/// are further pragmas for the connections of this pool.
+fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if kind == DbKind::Sqlite {
+                    // WAL lets readers proceed while one writer commits;
+                    // foreign keys are off by default in SQLite. No
+                    // connection checkpoints on commit (see
+                    // `checkpoint_wal`); commits stay durable
+                    // (synchronous = FULL, sqlx's default).
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;",
+                    )
+                    .await?;
+                    if !extra.is_empty() {
+                        conn.execute(extra).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+}
+
+/// Copies committed pages from the WAL back into the SQLite file, off the
+/// write path. SQLite's own automatic checkpoint runs inside the commit
+/// that crosses 1,000 WAL pages, under the write lock: at a million
+/// tickets that is tens of milliseconds of random writes and a second
+/// fsync every few dozen new tickets, which every queued writer waits
+/// for. A passive checkpoint here never blocks readers or the writer;
+/// it stops when the last `Db` clone is dropped.
+async fn checkpoint_wal(pool: AnyPool, alive: std::sync::Weak<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_optional(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        }
     }
 }
 

@@ -590,6 +590,12 @@ pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), A
         DbKind::Postgres => " FOR UPDATE OF t",
         DbKind::Sqlite => "",
     };
+    // Without policies and clocks (a help desk without SLA goals) there
+    // is nothing to plan and the ticket need not be read (nor locked).
+    let policies = load_policies(tx.conn()).await?;
+    if policies.is_empty() && stored_clocks(tx.conn(), ticket_id).await?.is_empty() {
+        return Ok(());
+    }
     let row = sqlx::query(&format!(
         "SELECT {FACT_COLUMNS}, {TIME_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
          WHERE t.id = $1{lock}"
@@ -600,11 +606,11 @@ pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), A
     .ok_or_else(|| AppError::not_found("Ticket"))?;
     let ticket = facts::from_row(&row)?;
     let times = times_from_row(&row)?;
+    // Read under the row lock: what another process stored is seen.
     let existing = stored_clocks(tx.conn(), ticket_id).await?;
-    let policies = load_policies(tx.conn()).await?;
-    // Nothing to keep: no policy and no clock, or a ticket that was closed
-    // before any clock started (history imports).
-    if existing.is_empty() && (policies.is_empty() || ticket.status_category == "closed") {
+    // Nothing to keep: a ticket that was closed before any clock started
+    // (history imports).
+    if existing.is_empty() && ticket.status_category == "closed" {
         return Ok(());
     }
     let planned = plan(&ticket, &times, &existing, &policies, now);

@@ -388,9 +388,14 @@ async fn create_once(
         },
     )
     .await?;
+    // The description a customer gave is their inbound message, which
+    // starts the SLA clocks; without a contact it is the agent's own note,
+    // and the clocks start here.
+    let inbound = body.is_some() && contact_id.is_some();
+    if !inbound {
+        crate::sla::service::refresh(&mut tx, id, now).await?;
+    }
     if let Some(body) = body {
-        // The description a customer gave is their inbound message; without
-        // a contact it is the agent's own note.
         let (kind, user, contact) = match contact_id {
             Some(c) => (EntryKind::Inbound, None, Some(c)),
             None => (EntryKind::Note, Some(actor.id), None),
@@ -434,6 +439,11 @@ pub struct TicketRow<'a> {
 /// Numbers and inserts a ticket and records its `ticket.created` event,
 /// inside the caller's transaction. Every way a ticket is made goes
 /// through here (agents, the API, inbound channels).
+///
+/// It does not start the SLA clocks: the caller's first entry does (an
+/// inbound message or a reply through `insert_entry`), or the caller
+/// calls `sla::service::refresh` itself. Starting them here too would
+/// read and plan them twice in every new ticket's transaction.
 pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, AppError> {
     let number: i64 = sqlx::query(
         "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
@@ -476,7 +486,6 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
     if row.owner_id.is_none() {
         crate::routing::service::mark_new(tx, id).await?;
     }
-    crate::sla::service::refresh(tx, id, now_ms()).await?;
     Ok(id)
 }
 
