@@ -222,6 +222,10 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(10))
+        // A ping before every use finds a PostgreSQL connection the server
+        // dropped. A SQLite file cannot drop one, and there the ping is one
+        // more round trip to the connection's worker thread per request.
+        .test_before_acquire(kind == DbKind::Postgres)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if kind == DbKind::Sqlite {
@@ -268,7 +272,8 @@ async fn checkpoint_wal(pool: AnyPool, alive: std::sync::Weak<()>) {
     }
 }
 
-fn sqlite_path(url: &str) -> Option<String> {
+/// The file of a `sqlite:` URL; `None` for in-memory and other databases.
+pub fn sqlite_path(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -418,6 +423,11 @@ impl SqlBuilder {
 
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    /// How many values are bound so far: the number of the last placeholder.
+    pub fn arg_count(&self) -> usize {
+        self.args.len()
     }
 
     /// The same statement and values behind `prefix` (e.g. `EXPLAIN QUERY

@@ -247,13 +247,18 @@ fn rss_kib(pid: u32) -> Option<f64> {
 
 /// Durable single-row commits per second on a scratch table of the same
 /// kind of database: the ceiling for one-message-per-transaction ingest.
+/// A SQLite scratch file sits beside the database, on the same disk.
 async fn fsync_rate(database_url: &str) -> f64 {
-    let url = if database_url.starts_with("sqlite:") {
-        let dir = std::env::temp_dir().join(format!("ayuda-fsync-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        format!("sqlite://{}/fsync.db", dir.display())
-    } else {
-        database_url.to_string()
+    let scratch = app::db::sqlite_path(database_url).map(|db_file| {
+        let dir = std::path::Path::new(&db_file)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        dir.join(format!("ayuda-fsync-{}.db", std::process::id()))
+    });
+    let url = match &scratch {
+        Some(file) => format!("sqlite://{}", file.display()),
+        None => database_url.to_string(),
     };
     let Ok(db) = app::db::Db::connect(&url).await else {
         return f64::NAN;
@@ -278,6 +283,12 @@ async fn fsync_rate(database_url: &str) -> f64 {
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
     let _ = sqlx::query("DROP TABLE bench_fsync").execute(pool).await;
+    db.close().await;
+    if let Some(file) = scratch {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+    }
     rate
 }
 

@@ -433,6 +433,94 @@ async fn the_stream_needs_credentials(app: TestApp) {
     assert_eq!(res.status(), 403);
 }
 
+/// The events one transaction queues are stored in one statement, in the
+/// order they were queued, each with its ticket's scope as the transaction
+/// leaves it; an event about no ticket has none.
+async fn one_transactions_events_keep_their_order_and_scope(app: TestApp) {
+    let admin = app.user("Order Admin", app::users::Role::SuperAdmin).await;
+    let agent = app.user("Order Agent", app::users::Role::Agent).await;
+    let ticket = app::tickets::service::create(
+        &app.state.db,
+        &admin,
+        app::tickets::NewTicket {
+            subject: "Scope at commit".into(),
+            ..Default::default()
+        },
+        "agent",
+    )
+    .await
+    .unwrap();
+    let before = app::events::log::last_seq(app.state.db.pool())
+        .await
+        .unwrap();
+
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    tx.event(PendingEvent::ticket(
+        "test.first",
+        ticket.id,
+        Some(admin.id),
+        json!({"n": 1}),
+    ));
+    sqlx::query("UPDATE tickets SET owner_id = $1 WHERE id = $2")
+        .bind(agent.id)
+        .bind(ticket.id)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.event(
+        PendingEvent::ticket("test.moved", ticket.id, Some(admin.id), json!({"n": 2}))
+            .moved_from(None, None),
+    );
+    tx.event(PendingEvent::global("test.global", None, json!({"n": 3})));
+    tx.event(PendingEvent::ticket(
+        "test.last",
+        ticket.id,
+        None,
+        json!({"n": 4}),
+    ));
+    tx.commit().await.unwrap();
+
+    let stored = app::events::log::read_after(app.state.db.pool(), before, 100)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = stored.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["test.first", "test.moved", "test.global", "test.last"]
+    );
+    assert!(strictly_increasing(
+        &stored.iter().map(|e| e.seq).collect::<Vec<_>>()
+    ));
+    let numbers: Vec<i64> = stored
+        .iter()
+        .map(|e| e.data["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    for e in [&stored[0], &stored[1], &stored[3]] {
+        // Every ticket event carries the scope at commit, even the one
+        // queued before the owner changed.
+        assert_eq!(
+            (e.ticket_id, e.owner_id, e.team_id),
+            (Some(ticket.id), Some(agent.id), None)
+        );
+    }
+    assert_eq!(
+        (stored[1].prev_owner_id, stored[1].prev_team_id),
+        (Some(0), Some(0))
+    );
+    assert_eq!(
+        (stored[0].prev_owner_id, stored[3].prev_owner_id),
+        (None, None)
+    );
+    assert_eq!(stored[0].actor_id, Some(admin.id));
+    assert_eq!(stored[3].actor_id, None);
+    let global = &stored[2];
+    assert_eq!(
+        (global.ticket_id, global.owner_id, global.team_id),
+        (None, None, None)
+    );
+}
+
 on_both_databases!(
     events_arrive_in_order_after_commit,
     resume_with_since_loses_and_repeats_nothing,
@@ -440,6 +528,7 @@ on_both_databases!(
     presence_shows_viewers_and_typing,
     stale_replies_need_confirmation,
     the_stream_needs_credentials,
+    one_transactions_events_keep_their_order_and_scope,
 );
 
 /// A client that stops reading falls behind and is told to resync; it

@@ -12,7 +12,7 @@
 //! up the one that has it (no deadlock). SQLite has one writer at a time
 //! already.
 
-use crate::db::now_ms;
+use crate::db::{now_ms, SqlBuilder};
 use crate::error::AppError;
 use sqlx::{AnyConnection, Row};
 
@@ -89,36 +89,13 @@ pub async fn write_pending(
             .execute(&mut *conn)
             .await?;
     }
-    for e in events {
-        // 0 records "none" for a moved ticket, so that NULL can keep
-        // meaning "not moved".
-        let (prev_owner, prev_team) = match e.previous_scope {
-            Some((owner, team)) => (Some(owner.unwrap_or(0)), Some(team.unwrap_or(0))),
-            None => (None, None),
-        };
-        let sql = match e.ticket_id {
-            // The ticket's scope as this transaction leaves it.
-            Some(_) => {
-                "INSERT INTO events (kind, ticket_id, actor_id, data, created_at, \
-                 owner_id, team_id, prev_owner_id, prev_team_id) \
-                 SELECT $1, t.id, $3, $4, $5, t.owner_id, t.team_id, $6, $7 \
-                 FROM tickets t WHERE t.id = $2"
-            }
-            None => {
-                "INSERT INTO events (kind, ticket_id, actor_id, data, created_at, \
-                 prev_owner_id, prev_team_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            }
-        };
-        sqlx::query(sql)
-            .bind(e.kind)
-            .bind(e.ticket_id)
-            .bind(e.actor_id)
-            .bind(e.data.to_string())
-            .bind(e.created_at)
-            .bind(prev_owner)
-            .bind(prev_team)
-            .execute(&mut *conn)
-            .await?;
+    // One statement per batch of events rather than one per event: on
+    // SQLite every statement is a round trip to sqlx's worker thread, made
+    // while every other writer waits for the write lock. A multi-row
+    // VALUES inserts its rows in order, so `seq` follows the order in
+    // which the transaction queued them.
+    for batch in events.chunks(EVENTS_PER_INSERT) {
+        insert_batch(batch).query().execute(&mut *conn).await?;
     }
     if postgres {
         // Delivered to listeners at commit, and only if it commits.
@@ -128,6 +105,42 @@ pub async fn write_pending(
             .await?;
     }
     Ok(())
+}
+
+/// At most this many events per INSERT: 7 parameters each stays well
+/// under SQLite's 32,766 and PostgreSQL's 65,535 parameter limits.
+const EVENTS_PER_INSERT: usize = 1_000;
+
+/// The INSERT of `events`, each with its ticket's scope (owner and team)
+/// as the transaction leaves it; NULL for an event about no ticket.
+fn insert_batch(events: &[PendingEvent]) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(
+        "INSERT INTO events (kind, ticket_id, actor_id, data, created_at, \
+         owner_id, team_id, prev_owner_id, prev_team_id) VALUES ",
+    );
+    for (i, e) in events.iter().enumerate() {
+        // 0 records "none" for a moved ticket, so that NULL can keep
+        // meaning "not moved".
+        let (prev_owner, prev_team) = match e.previous_scope {
+            Some((owner, team)) => (Some(owner.unwrap_or(0)), Some(team.unwrap_or(0))),
+            None => (None, None),
+        };
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(e.kind.into()).push(", ");
+        sql.bind(e.ticket_id.into());
+        // The ticket's parameter again, by number, in its two lookups.
+        let ticket = format!("${}", sql.arg_count());
+        sql.push(", ").bind(e.actor_id.into()).push(", ");
+        sql.bind(e.data.to_string().into()).push(", ");
+        sql.bind(e.created_at.into());
+        sql.push(&format!(
+            ", (SELECT owner_id FROM tickets WHERE id = {ticket}), \
+             (SELECT team_id FROM tickets WHERE id = {ticket}), "
+        ));
+        sql.bind(prev_owner.into()).push(", ");
+        sql.bind(prev_team.into()).push(")");
+    }
+    sql
 }
 
 /// An event as stored.

@@ -251,20 +251,21 @@ pub async fn delete(db: &Db, actor: &User, id: i64) -> Result<(), AppError> {
     tx.commit().await
 }
 
-/// Marks a ticket just inserted without an owner for routing, when there
-/// is any rule to route it by (inside the creating transaction). Tickets
-/// an agent logs in the workspace (channel `agent`) are not routed: as in
-/// HubSpot, routing distributes what comes in, not what agents write down.
-pub async fn mark_new(tx: &mut WriteTx, ticket_id: i64) -> Result<(), AppError> {
-    sqlx::query(
-        "UPDATE tickets SET routing_pending = $1 WHERE id = $2 AND owner_id IS NULL \
-         AND status_category <> 'closed' AND channel <> 'agent' AND EXISTS (SELECT 1 FROM routing_rules)",
+/// The `routing_pending` value of a ticket being inserted, as an SQL
+/// expression over the INSERT's owner, status category and channel
+/// parameters: [`NEW`] for a ticket without an owner when there is any
+/// rule to route it by, 0 otherwise. It is part of the INSERT rather than
+/// an UPDATE after it, since every statement of a new ticket's
+/// transaction holds up the writers queued behind it.
+///
+/// Tickets an agent logs in the workspace (channel `agent`) are not
+/// routed: as in HubSpot, routing distributes what comes in, not what
+/// agents write down.
+pub fn pending_when_inserted(owner: &str, status_category: &str, channel: &str) -> String {
+    format!(
+        "CASE WHEN {owner} IS NULL AND {status_category} <> 'closed' AND {channel} <> 'agent' \
+         AND EXISTS (SELECT 1 FROM routing_rules) THEN {NEW} ELSE 0 END"
     )
-    .bind(NEW)
-    .bind(ticket_id)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------

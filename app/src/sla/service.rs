@@ -592,10 +592,20 @@ pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), A
     };
     // Without policies and clocks (a help desk without SLA goals) there
     // is nothing to plan and the ticket need not be read (nor locked).
-    let policies = load_policies(tx.conn()).await?;
-    if policies.is_empty() && stored_clocks(tx.conn(), ticket_id).await?.is_empty() {
+    // One statement answers both: this runs in every new ticket's and
+    // every reply's write transaction.
+    let anything: i64 = sqlx::query(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM sla_policies) \
+         OR EXISTS (SELECT 1 FROM ticket_sla WHERE ticket_id = $1) THEN 1 ELSE 0 END AS anything",
+    )
+    .bind(ticket_id)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("anything")?;
+    if anything == 0 {
         return Ok(());
     }
+    let policies = load_policies(tx.conn()).await?;
     let row = sqlx::query(&format!(
         "SELECT {FACT_COLUMNS}, {TIME_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
          WHERE t.id = $1{lock}"

@@ -153,18 +153,23 @@ pub fn category_choices() -> Vec<Option<&'static str>> {
         .collect()
 }
 
-/// Picks the status by id or by name within the pipeline; the pipeline's
-/// first status when neither is given.
+/// Picks the status by id or by name within the pipeline (the default,
+/// first, pipeline when `None`); the pipeline's first status when neither
+/// is given. The default pipeline is looked up in the same statement, as
+/// this runs in every new ticket's write transaction.
 async fn resolve_status(
     conn: &mut AnyConnection,
-    pipeline_id: i64,
+    pipeline_id: Option<i64>,
     status_id: Option<i64>,
     status_name: Option<&str>,
 ) -> Result<Status, AppError> {
     let mut sql = SqlBuilder::new(
         "SELECT id, pipeline_id, name, category FROM pipeline_statuses WHERE pipeline_id = ",
     );
-    sql.bind_int(pipeline_id);
+    match pipeline_id {
+        Some(id) => sql.bind_int(id),
+        None => sql.push("(SELECT id FROM pipelines ORDER BY position, id LIMIT 1)"),
+    };
     match (
         status_id,
         status_name.map(str::trim).filter(|s| !s.is_empty()),
@@ -340,23 +345,16 @@ async fn create_once(
     let now = now_ms();
 
     let mut tx = db.begin_write().await?;
-    let pipeline_id = match input.pipeline_id {
-        Some(id) => {
-            sqlx::query("SELECT id FROM pipelines WHERE id = $1")
-                .bind(id)
-                .fetch_optional(tx.conn())
-                .await?
-                .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
-            id
-        }
-        None => sqlx::query("SELECT id FROM pipelines ORDER BY position, id LIMIT 1")
-            .fetch_one(tx.conn())
+    if let Some(id) = input.pipeline_id {
+        sqlx::query("SELECT id FROM pipelines WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
             .await?
-            .try_get("id")?,
-    };
+            .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
+    }
     let status = resolve_status(
         tx.conn(),
-        pipeline_id,
+        input.pipeline_id,
         input.status_id,
         input.status.as_deref(),
     )
@@ -452,9 +450,12 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
     .await?
     .try_get("value")?;
     let id: i64 = sqlx::query(
-        "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
-         owner_id, team_id, channel, channel_id, contact_id, created_at, updated_at, closed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id",
+        &format!(
+            "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
+             owner_id, team_id, channel, channel_id, contact_id, created_at, updated_at, closed_at, routing_pending) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, {}) RETURNING id",
+            crate::routing::service::pending_when_inserted("$8", "$5", "$10")
+        ),
     )
     .bind(number)
     .bind(row.subject)
@@ -483,9 +484,6 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
         )
         .at(row.at),
     );
-    if row.owner_id.is_none() {
-        crate::routing::service::mark_new(tx, id).await?;
-    }
     Ok(id)
 }
 
@@ -808,7 +806,7 @@ pub async fn update(
         } else {
             resolve_status(
                 tx.conn(),
-                pipeline_id,
+                Some(pipeline_id),
                 patch.status_id,
                 patch.status.as_deref(),
             )
