@@ -11,6 +11,7 @@ use crate::events::log::PendingEvent;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
@@ -46,6 +47,11 @@ pub struct Db {
     /// Signalled after every commit that wrote events, so this process's
     /// event hub reads them at once instead of at its next poll.
     committed: Arc<Notify>,
+    /// How many transactions that wrote events this process has committed.
+    /// The event hub notes how far it has read, so a reader can tell
+    /// whether the hub's copy of the counts already includes its own
+    /// writes (see `EventHub::current_buckets`).
+    commits: Arc<AtomicU64>,
     /// The URL it was opened with: the event hub opens its own PostgreSQL
     /// LISTEN connection from it. Never logged (it may hold a password).
     url: Arc<str>,
@@ -58,6 +64,7 @@ pub struct WriteTx {
     /// Events to write just before commit (see [`crate::events::log`]).
     events: Vec<PendingEvent>,
     committed: Arc<Notify>,
+    commits: Arc<AtomicU64>,
     kind: DbKind,
 }
 
@@ -85,6 +92,7 @@ impl WriteTx {
         }
         self.tx.commit().await?;
         if wrote_events {
+            self.commits.fetch_add(1, Ordering::AcqRel);
             self.committed.notify_one();
         }
         Ok(())
@@ -144,6 +152,7 @@ impl Db {
             write_lock: Arc::new(Mutex::new(())),
             _alive: alive,
             committed: Arc::new(Notify::new()),
+            commits: Arc::new(AtomicU64::new(0)),
             url: url.into(),
         })
     }
@@ -177,6 +186,7 @@ impl Db {
             _guard: guard,
             events: Vec::new(),
             committed: self.committed.clone(),
+            commits: self.commits.clone(),
             kind: self.kind,
         })
     }
@@ -196,6 +206,13 @@ impl Db {
     /// a commit between two waits is not missed).
     pub fn committed(&self) -> &Notify {
         &self.committed
+    }
+
+    /// How many transactions that wrote events this process has committed
+    /// so far: read it before reading the log to know which of them the
+    /// read includes.
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     pub fn url(&self) -> &str {

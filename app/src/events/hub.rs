@@ -163,6 +163,10 @@ pub struct EventHub {
     batch: i64,
     /// The latest count buckets, shared with every connection.
     buckets: RwLock<Arc<Vec<CountBucket>>>,
+    /// The database's commit count (`Db::commit_count`) that `buckets`
+    /// include: every transaction of this process committed up to there
+    /// has been read and published.
+    buckets_through: AtomicU64,
     /// Bumped each time events about tickets are published: custom view
     /// counts computed before it are out of date.
     ticket_epoch: AtomicU64,
@@ -188,10 +192,13 @@ impl EventHub {
     /// that were connected before ask for older ones with `since`.
     pub async fn start(db: Db, capacity: usize) -> Result<Arc<EventHub>, AppError> {
         let (sender, _) = broadcast::channel(capacity.max(1));
+        // Read before the buckets: they include at least these commits.
+        let commits = db.commit_count();
         let hub = Arc::new(EventHub {
             published: AtomicI64::new(log::last_seq(db.pool()).await?),
             batch: (capacity as i64 / 4).clamp(1, MAX_BATCH),
             buckets: RwLock::new(Arc::new(crate::views::service::count_buckets(&db).await?)),
+            buckets_through: AtomicU64::new(commits),
             ticket_epoch: AtomicU64::new(0),
             view_counts: Default::default(),
             view_counter: ViewCounter::start(db.clone()),
@@ -243,6 +250,18 @@ impl EventHub {
             .read()
             .map(|b| b.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The latest count buckets when they already include every write this
+    /// process has committed; `None` while the hub is still catching up
+    /// (the caller then counts in SQL). A page rendered right after its
+    /// own request's write therefore never shows counts from before it,
+    /// and the many pages rendered between writes read no SQL for them.
+    /// Other processes' writes (PostgreSQL) arrive as they always do, by
+    /// the pushed counts.
+    pub fn current_buckets(&self) -> Option<Arc<Vec<CountBucket>>> {
+        let through = self.buckets_through.load(Ordering::Acquire);
+        (through >= self.db.commit_count()).then(|| self.buckets())
     }
 
     /// A number identifying a new connection on this process's board.
@@ -377,6 +396,8 @@ impl EventHub {
     /// that reloads its counts on an event gets counts that include it.
     async fn publish_new(&self) -> Result<usize, AppError> {
         let after = self.published_seq();
+        // Before the read: the commits this pass is sure to include.
+        let commits = self.db.commit_count();
         // Held from before the read until the tickets are applied, so the
         // counter applies what it reads in the order the database moved.
         let counter = self.view_counter.begin_batch().await;
@@ -446,6 +467,12 @@ impl EventHub {
             if changed {
                 let _ = self.sender.send(HubMessage::Counts(self.buckets()));
             }
+        }
+        if (n as i64) < self.batch {
+            // Nothing left unread: the buckets include every commit up to
+            // `commits` (set after the buckets themselves, so a reader
+            // that sees this sees them too).
+            self.buckets_through.fetch_max(commits, Ordering::AcqRel);
         }
         Ok(n)
     }

@@ -842,7 +842,10 @@ pub async fn tickets(
 /// The caller's views in their chosen order, each with its count.
 pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
     let db = &state.db;
-    let bucketed = counts(db, actor).await?;
+    let bucketed = match state.hub.current_buckets() {
+        Some(buckets) => counts_from_buckets(&buckets, actor),
+        None => counts(db, actor).await?,
+    };
     let mut all: Vec<ViewSummary> = Vec::new();
     for view in ViewId::ALL
         .into_iter()

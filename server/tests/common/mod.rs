@@ -170,6 +170,20 @@ impl TestApp {
     }
 }
 
+/// A view's count as `client` sees it in the views list (`GET /api/v1/views`).
+pub async fn view_count(app: &TestApp, client: &reqwest::Client, view: &str) -> i64 {
+    let (status, list) = send(client.get(app.url("/api/v1/views"))).await;
+    assert_eq!(status, 200, "{list}");
+    list["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == view)
+        .unwrap_or_else(|| panic!("no view {view} in {list}"))["count"]
+        .as_i64()
+        .unwrap()
+}
+
 /// Sends a JSON request and returns (status, body).
 pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let res = req.send().await.expect("request");
