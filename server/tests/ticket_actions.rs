@@ -417,21 +417,13 @@ async fn merged_tickets_redirect_and_leave_lists_and_counts(app: TestApp) {
     let a = create(&app, &admin, json!({"subject": "Printer on fire", "body": "It smokes", "contact": {"email": "p@x.example"}})).await;
     let b = create(&app, &admin, json!({"subject": "Printer still on fire", "body": "More smoke", "contact": {"email": "p@x.example"}})).await;
     let (a_id, b_id) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
-    let open_count = |c: reqwest::Client| {
-        let url = app.url("/api/v1/views");
-        async move {
-            let (_, views) = send(c.get(url)).await;
-            views["views"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|v| v["id"] == "open")
-                .unwrap()["count"]
-                .as_i64()
-                .unwrap()
-        }
-    };
-    let before = open_count(admin.clone()).await;
+    let before = common::view_count(&app, &admin, "open").await;
+    // An agent follows only the secondary.
+    let follower = app.user("Merge Follower", app::users::Role::Agent).await;
+    let follower_client = app.signed_in_as(&follower).await;
+    let (status, _) =
+        send(follower_client.post(app.url(&format!("/api/v1/tickets/{b_id}/follow")))).await;
+    assert!((200..300).contains(&status), "follow: {status}");
     let (status, primary) = send(
         admin
             .post(app.url(&format!("/api/v1/tickets/{a_id}/merge")))
@@ -440,7 +432,18 @@ async fn merged_tickets_redirect_and_leave_lists_and_counts(app: TestApp) {
     .await;
     assert_eq!(status, 200, "{primary}");
     assert_eq!(primary["number"], a["number"]);
-    assert_eq!(open_count(admin.clone()).await, before - 1);
+    assert_eq!(common::view_count(&app, &admin, "open").await, before - 1);
+    // The secondary's follower now follows the primary too.
+    let followed: Vec<i64> =
+        sqlx::query("SELECT ticket_id FROM followers WHERE user_id = $1 ORDER BY ticket_id")
+            .bind(follower.id)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get("ticket_id").unwrap())
+            .collect();
+    assert_eq!(followed, vec![a_id, b_id]);
     // The secondary, by id and by number, answers the primary.
     let (_, t) = send(admin.get(app.url(&format!("/api/v1/tickets/{b_id}")))).await;
     assert_eq!(t["id"].as_i64(), Some(a_id));
@@ -454,7 +457,8 @@ async fn merged_tickets_redirect_and_leave_lists_and_counts(app: TestApp) {
         .map(|t| t["id"].as_i64().unwrap())
         .collect();
     assert!(listed.contains(&a_id) && !listed.contains(&b_id));
-    // Its entries are marked with where they came from.
+    // Its entries (its message and the follow event) are marked with where
+    // they came from.
     let (_, thread) = send(admin.get(app.url(&format!("/api/v1/tickets/{a_id}/messages")))).await;
     let from: Vec<i64> = thread["messages"]
         .as_array()
@@ -462,7 +466,8 @@ async fn merged_tickets_redirect_and_leave_lists_and_counts(app: TestApp) {
         .iter()
         .filter_map(|e| e["merged_from"]["number"].as_i64())
         .collect();
-    assert_eq!(from, vec![b["number"].as_i64().unwrap()]);
+    let b_number = b["number"].as_i64().unwrap();
+    assert_eq!(from, vec![b_number, b_number]);
     // A reply to the secondary lands on the primary.
     let (status, e) = send(
         admin
@@ -502,7 +507,7 @@ async fn merged_tickets_redirect_and_leave_lists_and_counts(app: TestApp) {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(open_count(admin.clone()).await, before);
+    assert_eq!(common::view_count(&app, &admin, "open").await, before);
     let (_, t) = send(admin.get(app.url(&format!("/api/v1/tickets/{b_id}")))).await;
     assert_eq!(t["id"].as_i64(), Some(b_id));
     assert!(t.get("merged_from").is_none());

@@ -240,6 +240,17 @@ pub async fn merge(
             .execute(tx.conn())
             .await?;
         }
+        // Whoever followed the secondary follows the conversation it joins.
+        // Copied, not moved: an unmerged secondary keeps its followers.
+        sqlx::query(
+            "INSERT INTO followers (user_id, ticket_id, created_at) \
+             SELECT user_id, $1, created_at FROM followers WHERE ticket_id = $2 \
+             ON CONFLICT (user_id, ticket_id) DO NOTHING",
+        )
+        .bind(primary.id)
+        .bind(s.id)
+        .execute(tx.conn())
+        .await?;
         sqlx::query("UPDATE tickets SET merged_into_id = $1, routing_pending = 0 WHERE id = $2")
             .bind(primary.id)
             .bind(s.id)
