@@ -817,7 +817,42 @@ async fn sidebar_layouts_are_versioned_per_team(app: TestApp) {
     assert!(app.count("events WHERE kind = 'settings.changed'").await >= 5);
 }
 
+/// Routing reads a team's members in one go: active users only, in id
+/// order, each with the teams `get` would give them.
+async fn many_users_are_read_at_once_with_their_teams(app: TestApp) {
+    let admin = app.admin().await;
+    let support = team(&app, &admin, "Support").await;
+    let billing = team(&app, &admin, "Billing").await;
+    let ana = agent_in(&app, &admin, "Ana Ruiz", support, true).await;
+    let bo = agent_in(&app, &admin, "Bo Chen", billing, false).await;
+    let cy = agent_in(&app, &admin, "Cy Diaz", support, true).await;
+    set_user(
+        &app,
+        &admin,
+        ana,
+        json!({"access": "teams", "teams": [{"id": support, "main": true}, {"id": billing, "main": false}]}),
+    )
+    .await;
+    set_user(&app, &admin, cy, json!({"active": false})).await;
+    let db = &app.state.db;
+    let many = app::users::service::get_many(db, &[cy, bo, ana, 999_999])
+        .await
+        .unwrap();
+    assert_eq!(many.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ana, bo]);
+    let one = app::users::service::get(db, ana).await.unwrap().unwrap();
+    assert_eq!(many[0], one);
+    let mut teams = vec![support, billing];
+    teams.sort_unstable();
+    assert_eq!(many[0].access.team_ids, teams);
+    assert_eq!(many[1].access.team_ids, vec![billing]);
+    assert!(app::users::service::get_many(db, &[])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 on_both_databases!(
+    many_users_are_read_at_once_with_their_teams,
     round_robin_skips_the_ineligible_and_says_why,
     at_capacity_tickets_wait_and_are_routed_when_room_opens,
     routing_waits_outside_business_hours,

@@ -407,12 +407,7 @@ async fn candidates(
             (None, ids)
         }
     };
-    let mut users = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(user) = crate::users::service::get(db, id).await? {
-            users.push(user);
-        }
-    }
+    let users = crate::users::service::get_many(db, &ids).await?;
     // Counting open tickets reads every open ticket of every candidate:
     // done only when a capacity or the balanced method needs the numbers.
     let counts = if rule.method == RoutingMethod::Balanced

@@ -3,7 +3,7 @@
 use super::{Availability, NewUser, Role, Team, TeamMembership, User, UserPatch};
 use crate::access::{Access, AccessScope};
 use crate::auth::service::hash_password;
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Db, SqlBuilder};
 use crate::error::AppError;
 use crate::events::log::PendingEvent;
 use crate::events::{USER_AVAILABILITY, USER_UPDATED};
@@ -138,16 +138,47 @@ pub async fn list(db: &Db) -> Result<Vec<User>, AppError> {
     let memberships = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY team_id")
         .fetch_all(db.pool())
         .await?;
-    // Decoded once into a map: every workspace page lists every user, and
-    // looking each user up in every membership row (by column name) grew
-    // with users x memberships.
-    let mut teams_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for m in &memberships {
-        teams_of
-            .entry(m.try_get("user_id")?)
-            .or_default()
-            .push(m.try_get("team_id")?);
+    with_memberships(&rows, &memberships)
+}
+
+/// The active users among `ids`, in id order (inactive and unknown ids are
+/// left out): two queries whatever their number, where `get` in a loop
+/// would be one or two per user (routing reads a whole team this way).
+pub async fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<User>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut users = SqlBuilder::new(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.active = 1 AND u.id IN ("
+    ));
+    users.bind_ints(ids).push(") ORDER BY u.id");
+    let rows = users.query().fetch_all(db.pool()).await?;
+    let mut memberships =
+        SqlBuilder::new("SELECT team_id, user_id FROM team_members WHERE user_id IN (");
+    memberships.bind_ints(ids).push(") ORDER BY team_id");
+    let memberships = memberships.query().fetch_all(db.pool()).await?;
+    with_memberships(&rows, &memberships)
+}
+
+/// The `value` column of `rows` grouped by their `key` column, in row
+/// order: team memberships by user or by team, decoded once.
+fn grouped(rows: &[AnyRow], key: &str, value: &str) -> Result<HashMap<i64, Vec<i64>>, AppError> {
+    let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in rows {
+        groups
+            .entry(r.try_get(key)?)
+            .or_default()
+            .push(r.try_get(value)?);
+    }
+    Ok(groups)
+}
+
+/// Users decoded from `rows`, each with its team ids from the
+/// `team_members` rows (`team_id`, `user_id`). The memberships are grouped
+/// into a map once: looking each user up in every membership row (by
+/// column name) grew with users x memberships.
+fn with_memberships(rows: &[AnyRow], memberships: &[AnyRow]) -> Result<Vec<User>, AppError> {
+    let mut teams_of = grouped(memberships, "user_id", "team_id")?;
     rows.iter()
         .map(|r| {
             let mut user = user_from_row(r)?;
@@ -452,14 +483,7 @@ pub async fn list_teams(db: &Db) -> Result<Vec<Team>, AppError> {
     let members = sqlx::query("SELECT team_id, user_id FROM team_members ORDER BY user_id")
         .fetch_all(db.pool())
         .await?;
-    // Decoded once into a map, as in `list`.
-    let mut members_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for m in &members {
-        members_of
-            .entry(m.try_get("team_id")?)
-            .or_default()
-            .push(m.try_get("user_id")?);
-    }
+    let mut members_of = grouped(&members, "team_id", "user_id")?;
     teams
         .iter()
         .map(|t| {
