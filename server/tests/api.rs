@@ -185,9 +185,32 @@ async fn create_ticket_with_contact_and_read_it_back(app: TestApp) {
     assert_eq!(t2["status_category"], "waiting");
     assert_eq!(app.count("contacts").await, 1);
 
+    // The customer's description is their inbound message: the ticket
+    // awaits our reply from its creation. Without a description, or
+    // written by an agent alone, nothing is awaited.
+    let (_, note_only) = send(
+        client
+            .post(app.url("/api/v1/tickets"))
+            .json(&json!({"subject": "Internal", "body": "Reminder for us"})),
+    )
+    .await;
+    let created = t["created_at"].as_i64().unwrap();
+    for (ticket, expected) in [(&t, Some(created)), (&t2, None), (&note_only, None)] {
+        let row =
+            sqlx::query("SELECT last_inbound_at, awaiting_reply_since FROM tickets WHERE id = $1")
+                .bind(ticket["id"].as_i64().unwrap())
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        use sqlx::Row;
+        let inbound: Option<i64> = row.try_get("last_inbound_at").unwrap();
+        let awaiting: Option<i64> = row.try_get("awaiting_reply_since").unwrap();
+        assert_eq!((inbound, awaiting), (expected, expected), "{ticket}");
+    }
+
     // It shows in Unassigned and All open.
     let (_, page) = send(client.get(app.url("/api/v1/tickets?view=unassigned"))).await;
-    assert_eq!(page["tickets"].as_array().unwrap().len(), 2);
+    assert_eq!(page["tickets"].as_array().unwrap().len(), 3);
     let (_, page) = send(client.get(app.url("/api/v1/tickets?view=closed"))).await;
     assert_eq!(page["tickets"].as_array().unwrap().len(), 0);
 

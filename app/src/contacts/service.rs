@@ -41,6 +41,23 @@ fn validate_phone(phone: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
+/// The id of the contact with this email, if there is one. A write that
+/// needs the contact may look it up here before its write transaction
+/// (on a reading connection) and call [`find_or_create`] inside it only
+/// when it was missing.
+pub async fn find(conn: &mut AnyConnection, contact: &ContactRef) -> Result<Option<i64>, AppError> {
+    let email = normalize_email("contact.email", &contact.email)?;
+    find_by_email(conn, &email).await
+}
+
+async fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<i64>, AppError> {
+    let row = sqlx::query("SELECT id FROM contacts WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
 /// Finds the contact with this email, or creates it, inside the caller's
 /// transaction. Returns the contact id.
 pub async fn find_or_create(
@@ -48,12 +65,8 @@ pub async fn find_or_create(
     contact: &ContactRef,
 ) -> Result<i64, AppError> {
     let email = normalize_email("contact.email", &contact.email)?;
-    if let Some(row) = sqlx::query("SELECT id FROM contacts WHERE email = $1")
-        .bind(&email)
-        .fetch_optional(&mut *conn)
-        .await?
-    {
-        return Ok(row.try_get("id")?);
+    if let Some(id) = find_by_email(conn, &email).await? {
+        return Ok(id);
     }
     let name = match contact
         .name

@@ -9,7 +9,7 @@ use crate::contacts;
 use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
-use crate::messages::service::{insert_entry, insert_timeline_event};
+use crate::messages::service::{insert_entry, insert_first_inbound, insert_timeline_event};
 use crate::messages::{sanitize, EntryKind};
 use crate::sla::SlaState;
 use crate::users::service::required_text;
@@ -302,12 +302,20 @@ pub async fn create(
 ) -> Result<Ticket, AppError> {
     require_worker(actor)?;
     // Two concurrent creates on PostgreSQL can both insert the same new
-    // contact email; the loser retries and then finds the contact.
+    // contact email; the loser retries and then finds the contact. A
+    // reference that vanished after it was looked up (see `create_once`)
+    // is looked up again, and then reported as missing.
     let mut attempt = 0;
     loop {
         match create_once(db, actor, &input, default_channel).await {
             Err(AppError::Conflict(_)) if attempt < 5 => attempt += 1,
-            Ok(id) => return fetch(db, id).await,
+            Err(AppError::Invalid { field, .. }) if field == "reference" && attempt < 5 => {
+                attempt += 1
+            }
+            Ok(ticket) => {
+                let mut conn = db.pool().acquire().await?;
+                return fetch_on(&mut conn, ticket.id, ticket.sla_configured).await;
+            }
             Err(e) => return Err(e),
         }
     }
@@ -318,7 +326,7 @@ async fn create_once(
     actor: &User,
     input: &NewTicket,
     default_channel: &str,
-) -> Result<i64, AppError> {
+) -> Result<InsertedTicket, AppError> {
     let subject = required_text("subject", "Subject", &input.subject, MAX_SUBJECT_CHARS)?;
     let body = input
         .body
@@ -344,32 +352,53 @@ async fn create_once(
     let priority = input.priority.unwrap_or(Priority::Medium);
     let now = now_ms();
 
+    // What the ticket refers to is looked up before the write turn, on a
+    // reading connection: on SQLite every statement inside the
+    // transaction is a round trip to the one writer while all other
+    // writers wait. A pipeline, status or contact removed in between
+    // fails the insert's foreign key, and `create` tries again.
+    let (status, known_contact) = {
+        let mut reader = db.pool().acquire().await?;
+        if let Some(id) = input.pipeline_id {
+            sqlx::query("SELECT id FROM pipelines WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *reader)
+                .await?
+                .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
+        }
+        let status = resolve_status(
+            &mut reader,
+            input.pipeline_id,
+            input.status_id,
+            input.status.as_deref(),
+        )
+        .await?;
+        let contact = match &input.contact {
+            Some(c) => contacts::service::find(&mut reader, c).await?,
+            None => None,
+        };
+        (status, contact)
+    };
+
     let mut tx = db.begin_write().await?;
-    if let Some(id) = input.pipeline_id {
-        sqlx::query("SELECT id FROM pipelines WHERE id = $1")
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .ok_or_else(|| AppError::invalid("pipeline_id", "That pipeline does not exist."))?;
-    }
-    let status = resolve_status(
-        tx.conn(),
-        input.pipeline_id,
-        input.status_id,
-        input.status.as_deref(),
-    )
-    .await?;
+    // Whether the owner is active and may own tickets is a rule, not a
+    // foreign key: checked under the write turn.
     if let Some(owner) = input.owner_id {
         check_owner(tx.conn(), owner).await?;
     }
     if let Some(team) = input.team_id {
         check_team(tx.conn(), team).await?;
     }
-    let contact_id = match &input.contact {
-        Some(c) => Some(contacts::service::find_or_create(tx.conn(), c).await?),
-        None => None,
+    let contact_id = match (known_contact, &input.contact) {
+        (Some(id), _) => Some(id),
+        (None, Some(c)) => Some(contacts::service::find_or_create(tx.conn(), c).await?),
+        (None, None) => None,
     };
-    let id = insert_ticket(
+    // The description a customer gave is their inbound message, which
+    // starts the SLA clocks; without a contact it is the agent's own note,
+    // and the clocks start here.
+    let inbound_from = contact_id.filter(|_| body.is_some());
+    let ticket = insert_ticket(
         &mut tx,
         TicketRow {
             subject: &subject,
@@ -383,35 +412,43 @@ async fn create_once(
             contact_id,
             at: now,
             actor_id: Some(actor.id),
+            first_inbound_at: inbound_from.map(|_| now),
         },
     )
     .await?;
-    // The description a customer gave is their inbound message, which
-    // starts the SLA clocks; without a contact it is the agent's own note,
-    // and the clocks start here.
-    let inbound = body.is_some() && contact_id.is_some();
-    if !inbound {
-        crate::sla::service::refresh(&mut tx, id, now).await?;
-    }
-    if let Some(body) = body {
-        let (kind, user, contact) = match contact_id {
-            Some(c) => (EntryKind::Inbound, None, Some(c)),
-            None => (EntryKind::Note, Some(actor.id), None),
-        };
-        insert_entry(
-            &mut tx,
-            id,
-            kind,
-            user,
-            contact,
-            body,
-            &sanitize::text_to_html(body),
-            now,
-        )
-        .await?;
+    match (body, inbound_from) {
+        (Some(body), Some(contact)) => {
+            insert_first_inbound(
+                &mut tx,
+                &ticket,
+                contact,
+                body,
+                &sanitize::text_to_html(body),
+                now,
+            )
+            .await?;
+        }
+        (body, _) => {
+            if ticket.sla_configured {
+                crate::sla::service::refresh(&mut tx, ticket.id, now).await?;
+            }
+            if let Some(body) = body {
+                insert_entry(
+                    &mut tx,
+                    ticket.id,
+                    EntryKind::Note,
+                    Some(actor.id),
+                    None,
+                    body,
+                    &sanitize::text_to_html(body),
+                    now,
+                )
+                .await?;
+            }
+        }
     }
     tx.commit().await?;
-    Ok(id)
+    Ok(ticket)
 }
 
 /// A new ticket's columns, already checked by the caller.
@@ -432,6 +469,21 @@ pub struct TicketRow<'a> {
     pub at: i64,
     /// Who created it; `None` for an inbound channel.
     pub actor_id: Option<i64>,
+    /// When the ticket starts with the customer's message (then written
+    /// by `messages::service::insert_first_inbound`): its time, stored as
+    /// the last inbound message and the start of the wait for our reply,
+    /// so the entry need not update the row it was just inserted with.
+    pub first_inbound_at: Option<i64>,
+}
+
+/// What inserting a ticket tells its caller.
+#[derive(Debug, Clone, Copy)]
+pub struct InsertedTicket {
+    pub id: i64,
+    /// Whether the help desk has any SLA policy, read by the INSERT
+    /// itself: without one, a new ticket has no clocks to plan and its
+    /// transaction skips that step.
+    pub sla_configured: bool,
 }
 
 /// Numbers and inserts a ticket and records its `ticket.created` event,
@@ -442,18 +494,23 @@ pub struct TicketRow<'a> {
 /// inbound message or a reply through `insert_entry`), or the caller
 /// calls `sla::service::refresh` itself. Starting them here too would
 /// read and plan them twice in every new ticket's transaction.
-pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, AppError> {
+pub async fn insert_ticket(
+    tx: &mut WriteTx,
+    row: TicketRow<'_>,
+) -> Result<InsertedTicket, AppError> {
     let number: i64 = sqlx::query(
         "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
     )
     .fetch_one(tx.conn())
     .await?
     .try_get("value")?;
-    let id: i64 = sqlx::query(
+    let inserted = sqlx::query(
         &format!(
             "INSERT INTO tickets (number, subject, pipeline_id, status_id, status_category, priority, category, \
-             owner_id, team_id, channel, channel_id, contact_id, created_at, updated_at, closed_at, routing_pending) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, {}) RETURNING id",
+             owner_id, team_id, channel, channel_id, contact_id, created_at, updated_at, closed_at, routing_pending, \
+             last_inbound_at, awaiting_reply_since) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, {}, $15, $15) \
+             RETURNING id, CASE WHEN EXISTS (SELECT 1 FROM sla_policies) THEN 1 ELSE 0 END AS sla_configured",
             crate::routing::service::pending_when_inserted("$8", "$5", "$10")
         ),
     )
@@ -471,9 +528,11 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
     .bind(row.contact_id)
     .bind(row.at)
     .bind((row.status.category == StatusCategory::Closed).then_some(row.at))
+    .bind(row.first_inbound_at)
     .fetch_one(tx.conn())
-    .await?
-    .try_get("id")?;
+    .await?;
+    let id: i64 = inserted.try_get("id")?;
+    let sla_configured = inserted.try_get::<i64, _>("sla_configured")? == 1;
     tx.event(
         PendingEvent::ticket(
             events::TICKET_CREATED,
@@ -484,15 +543,18 @@ pub async fn insert_ticket(tx: &mut WriteTx, row: TicketRow<'_>) -> Result<i64, 
         )
         .at(row.at),
     );
-    Ok(id)
+    Ok(InsertedTicket { id, sla_configured })
 }
 
 /// A ticket the caller may see; any other id is "not found", whether it
 /// exists or not.
 /// A merged ticket answers its primary, with `merged_from` set.
 pub async fn get(db: &Db, actor: &User, id: i64) -> Result<Ticket, AppError> {
-    let primary = resolve_merged(&mut *db.pool().acquire().await?, id).await?;
-    let mut ticket = visible(actor, fetch(db, primary).await?)?;
+    // One connection for the three reads: on SQLite each checkout and
+    // return of a pooled connection is a round trip of its own.
+    let mut conn = db.pool().acquire().await?;
+    let primary = resolve_merged(&mut conn, id).await?;
+    let mut ticket = visible(actor, fetch_on(&mut conn, primary, true).await?)?;
     if primary != id {
         ticket.merged_from = Some(id);
     }
@@ -518,22 +580,26 @@ pub(crate) fn visible(actor: &User, ticket: Ticket) -> Result<Ticket, AppError> 
     }
 }
 
-/// A ticket row with its SLA goals.
-async fn with_sla(db: &Db, mut ticket: Ticket) -> Result<Ticket, AppError> {
-    ticket.sla =
-        crate::sla::service::for_ticket(&mut *db.pool().acquire().await?, ticket.id).await?;
-    Ok(ticket)
+/// A ticket by id with its SLA goals, without an access check: for
+/// returning what the caller just created or changed.
+pub(crate) async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
+    fetch_on(&mut *db.pool().acquire().await?, id, true).await
 }
 
-/// A ticket by id without an access check: for returning what the caller
-/// just created or changed.
-pub(crate) async fn fetch(db: &Db, id: i64) -> Result<Ticket, AppError> {
+/// [`fetch`] on a connection the caller holds. `with_sla` false leaves the
+/// goals out, for a ticket known to have none (inserted when the help
+/// desk had no SLA policy).
+async fn fetch_on(conn: &mut AnyConnection, id: i64, with_sla: bool) -> Result<Ticket, AppError> {
     let row = sqlx::query(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| AppError::not_found("Ticket"))?;
-    with_sla(db, from_row(&row)?).await
+    let mut ticket = from_row(&row)?;
+    if with_sla {
+        ticket.sla = crate::sla::service::for_ticket(conn, id).await?;
+    }
+    Ok(ticket)
 }
 
 /// Tickets by id (no access check: the caller found them under its own

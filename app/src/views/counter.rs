@@ -445,15 +445,23 @@ pub async fn load(conn: &mut sqlx::AnyConnection, ids: &[i64]) -> Result<Loaded,
         for row in sql.query().fetch_all(&mut *conn).await? {
             loaded.tickets.push(facts::from_view_row(&row)?);
         }
-        for (table, into) in [
-            ("followers", &mut loaded.follows),
-            ("mentions", &mut loaded.mentions),
-        ] {
-            let sql = select(&format!(
-                "SELECT DISTINCT ticket_id, user_id FROM {table} WHERE ticket_id IN ("
-            ));
-            for row in sql.query().fetch_all(&mut *conn).await? {
-                into.push((row.try_get("ticket_id")?, row.try_get("user_id")?));
+        // Followers and mentions in one statement: this runs after every
+        // batch of commits, and on SQLite each statement is a round trip.
+        let mut sql = SqlBuilder::new(
+            "SELECT 0 AS mention, ticket_id, user_id FROM followers WHERE ticket_id IN (",
+        );
+        sql.bind_ints(chunk);
+        sql.push(
+            ") UNION SELECT 1 AS mention, ticket_id, user_id FROM mentions WHERE ticket_id IN (",
+        );
+        sql.bind_ints(chunk);
+        sql.push(")");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let pair = (row.try_get("ticket_id")?, row.try_get("user_id")?);
+            if row.try_get::<i64, _>("mention")? == 1 {
+                loaded.mentions.push(pair);
+            } else {
+                loaded.follows.push(pair);
             }
         }
     }

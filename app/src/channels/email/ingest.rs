@@ -824,9 +824,13 @@ async fn new_ticket(
             contact_id,
             at,
             actor_id: None,
+            // The entry follows through `insert_entry`, which also
+            // handles an email of ours (a reply) starting the ticket.
+            first_inbound_at: None,
         },
     )
     .await
+    .map(|t| t.id)
 }
 
 /// A customer wrote again: the ticket is active, and back with us if it

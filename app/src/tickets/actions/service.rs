@@ -608,9 +608,12 @@ pub async fn split(
             contact_id: source.contact_id,
             at: now,
             actor_id: Some(actor.id),
+            // The split-off entries keep the times they were written at.
+            first_inbound_at: None,
         },
     )
-    .await?;
+    .await?
+    .id;
     sqlx::query("UPDATE tickets SET split_from_id = $1 WHERE id = $2")
         .bind(source.id)
         .bind(new_id)
