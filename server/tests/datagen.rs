@@ -33,6 +33,15 @@ async fn generated_workspace_is_consistent_and_usable(app: TestApp) {
     let (status, page) = send(agent.get(app.url("/api/v1/tickets?view=open&limit=100"))).await;
     assert_eq!(status, 200);
     assert!(!page["tickets"].as_array().unwrap().is_empty());
+    // The search indexes, merged at the end of generating, find the data.
+    let subject = page["tickets"][0]["subject"].as_str().unwrap().to_string();
+    let word = subject.split_whitespace().next().unwrap();
+    let (status, found) = send(agent.get(app.url("/api/v1/search")).query(&[("q", word)])).await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        !found["hits"].as_array().unwrap().is_empty(),
+        "{word}: {found}"
+    );
     // New rows continue after the generated ids and numbers.
     let (status, t) = send(
         agent
