@@ -615,6 +615,9 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
             .execute(db.pool())
             .await?;
     }
+    // Both write outside a transaction: they take the write turn like
+    // every other writer (the optimize holds SQLite's lock ~20 s at L).
+    let turn = db.write_turn().await;
     // Fresh statistics, so the planner uses the indexes from the first query.
     sqlx::query("ANALYZE").execute(db.pool()).await?;
     if db.kind() == DbKind::Sqlite {
@@ -628,6 +631,9 @@ pub async fn generate(db: &Db, plan: &Plan, seed: u64) -> Result<Stats, AppError
                 .execute(db.pool())
                 .await?;
         }
+    }
+    drop(turn);
+    if db.kind() == DbKind::Sqlite {
         // Fold the write-ahead log into the file: the file alone is then
         // the whole dataset and can be moved or copied.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -215,6 +215,11 @@ pub async fn insert_first_inbound(
     body_html: &str,
     now: i64,
 ) -> Result<i64, AppError> {
+    debug_assert_eq!(
+        ticket.first_inbound_at,
+        Some(now),
+        "the ticket row must already say it awaits our reply"
+    );
     let kind = EntryKind::Inbound;
     let id = insert_entry_row(
         tx,

@@ -355,8 +355,9 @@ async fn create_once(
     // What the ticket refers to is looked up before the write turn, on a
     // reading connection: on SQLite every statement inside the
     // transaction is a round trip to the one writer while all other
-    // writers wait. A pipeline, status or contact removed in between
-    // fails the insert's foreign key, and `create` tries again.
+    // writers wait. Nothing removes pipelines, statuses or contacts
+    // today; should something come to, one removed in between fails the
+    // insert's foreign key, and `create` looks it up again.
     let (status, known_contact) = {
         let mut reader = db.pool().acquire().await?;
         if let Some(id) = input.pipeline_id {
@@ -484,6 +485,8 @@ pub struct InsertedTicket {
     /// itself: without one, a new ticket has no clocks to plan and its
     /// transaction skips that step.
     pub sla_configured: bool,
+    /// As given in [`TicketRow::first_inbound_at`].
+    pub first_inbound_at: Option<i64>,
 }
 
 /// Numbers and inserts a ticket and records its `ticket.created` event,
@@ -543,7 +546,11 @@ pub async fn insert_ticket(
         )
         .at(row.at),
     );
-    Ok(InsertedTicket { id, sla_configured })
+    Ok(InsertedTicket {
+        id,
+        sla_configured,
+        first_inbound_at: row.first_inbound_at,
+    })
 }
 
 /// A ticket the caller may see; any other id is "not found", whether it
