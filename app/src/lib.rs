@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod error;
 pub mod events;
 pub mod messages;
+pub mod resource;
 pub mod routing;
 pub mod search;
 pub mod settings;

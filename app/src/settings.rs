@@ -5,6 +5,7 @@
 //! only lays them out. The sidebar editor has its own page
 //! (`/settings/sidebar`, [`crate::sidebar::editor`]).
 
+use crate::resource::server_resource;
 use crate::workspace::load_workspace;
 use leptos::prelude::*;
 
@@ -65,17 +66,17 @@ pub fn HelpDeskSettingsPage() -> impl IntoView {
     // inside it can exist twice on the server and once in the browser, and
     // hydration would pair it with another's value (see
     // `crate::workspace::Loads`).
-    let meta = Resource::new(|| (), |_| load_workspace());
+    let meta = server_resource(|| (), |_| load_workspace());
     let epoch = RwSignal::new(0u32);
-    let rules = Resource::new(
+    let rules = server_resource(
         move || epoch.get(),
         |_| crate::routing::settings::list_routing_rules(),
     );
-    let policies = Resource::new(
+    let policies = server_resource(
         move || epoch.get(),
         |_| crate::sla::settings::list_sla_policies(),
     );
-    let calendars = Resource::new(
+    let calendars = server_resource(
         move || epoch.get(),
         |_| crate::business_hours::editor::list_calendars(),
     );

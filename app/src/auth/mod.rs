@@ -4,6 +4,7 @@
 pub mod service;
 
 use crate::error::failure_message;
+use crate::resource::server_resource;
 use crate::users::User;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -110,7 +111,7 @@ pub fn hard_navigate(path: &str) {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let me = server_resource(|| (), |_| get_me());
     let action = ServerAction::<SignIn>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {

@@ -4,6 +4,7 @@
 
 use super::{Calendar, CalendarInput, DateException, HoursBlock, Weekday, WeeklyHours};
 use crate::error::failure_message;
+use crate::resource::ServerResource;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -155,7 +156,7 @@ fn holidays_text(list: &[DateException]) -> String {
 /// Calendars: the list, and a form to add or change one.
 #[component]
 pub fn CalendarsSection(
-    calendars: Resource<Result<Vec<Calendar>, ServerFnError>>,
+    calendars: ServerResource<Vec<Calendar>>,
     epoch: RwSignal<u32>,
 ) -> impl IntoView {
     let save = ServerAction::<SaveCalendar>::new();

@@ -5,6 +5,7 @@
 
 use super::{Channel, EmailImport, NewChannel, QuarantinedEmail, Security, ServerSettings};
 use crate::error::failure_message;
+use crate::resource::server_resource;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -266,7 +267,8 @@ fn upload_mbox(channel_id: i64, input_id: &str, done: impl Fn(Result<(), String>
                             .unwrap_or_default(),
                         Err(_) => String::new(),
                     };
-                    let message = serde_json::from_str::<serde_json::Value>(&text)
+                    // Bytes: the bundle's one JSON reader (see `crate::resource`).
+                    let message = serde_json::from_slice::<serde_json::Value>(text.as_bytes())
                         .ok()
                         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                         .unwrap_or_else(|| "The upload failed.".into());
@@ -285,7 +287,7 @@ fn Imports(channel: Channel) -> impl IntoView {
     let id = channel.id;
     let has_imap = channel.imap.is_some();
     let epoch = RwSignal::new(0u32);
-    let imports = Resource::new(move || epoch.get(), move |_| channel_imports(id));
+    let imports = server_resource(move || epoch.get(), move |_| channel_imports(id));
     // While an import runs, look again every second for the progress bar.
     #[cfg(feature = "hydrate")]
     {
@@ -373,8 +375,8 @@ fn Imports(channel: Channel) -> impl IntoView {
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
     let epoch = RwSignal::new(0u32);
-    let channels = Resource::new(move || epoch.get(), |_| list_channels());
-    let quarantine = Resource::new(move || epoch.get(), |_| list_quarantine());
+    let channels = server_resource(move || epoch.get(), |_| list_channels());
+    let quarantine = server_resource(move || epoch.get(), |_| list_quarantine());
     let fields = FormFields::default();
     fields.fill(None);
     let editing = RwSignal::new(None::<Option<i64>>);

@@ -3,6 +3,7 @@
 
 use super::{RoutingMethod, RoutingRule, RoutingRuleInput, RoutingTarget};
 use crate::error::failure_message;
+use crate::resource::ServerResource;
 use crate::tickets::{channel_label, CHANNELS};
 use crate::workspace::WorkspaceMeta;
 use leptos::prelude::*;
@@ -76,8 +77,8 @@ pub fn RoutingSection(
     meta: WorkspaceMeta,
     /// Created by the page outside its `Suspense` (see
     /// `crate::settings::HelpDeskSettingsPage`).
-    rules: Resource<Result<Vec<RoutingRule>, ServerFnError>>,
-    calendars: Resource<Result<Vec<crate::business_hours::Calendar>, ServerFnError>>,
+    rules: ServerResource<Vec<RoutingRule>>,
+    calendars: ServerResource<Vec<crate::business_hours::Calendar>>,
     epoch: RwSignal<u32>,
 ) -> impl IntoView {
     let calendar = RwSignal::new(String::new());

@@ -4,6 +4,7 @@
 
 use super::{Card, CardKind, PropertySlot, SidebarLayout, SidebarLayoutInput, TicketField};
 use crate::error::failure_message;
+use crate::resource::{server_resource, ServerResource};
 use crate::settings::{not_allowed, SettingsNav};
 use crate::workspace::load_workspace;
 use leptos::prelude::*;
@@ -71,12 +72,12 @@ fn starting_cards(layouts: &[SidebarLayout], team: Option<i64>) -> (Vec<Card>, i
 pub fn SidebarEditorPage() -> impl IntoView {
     // Every resource is created here, outside the `Suspense` (see
     // `crate::settings::HelpDeskSettingsPage`).
-    let meta = Resource::new(|| (), |_| load_workspace());
+    let meta = server_resource(|| (), |_| load_workspace());
     let epoch = RwSignal::new(0u32);
-    let layouts = Resource::new(move || epoch.get(), |_| list_sidebar_layouts());
+    let layouts = server_resource(move || epoch.get(), |_| list_sidebar_layouts());
     // The scope being edited: None = the default layout.
     let scope = RwSignal::new(None::<i64>);
-    let versions = Resource::new(
+    let versions = server_resource(
         move || (scope.get(), epoch.get()),
         |(team, _)| sidebar_versions(team),
     );
@@ -102,9 +103,9 @@ pub fn SidebarEditorPage() -> impl IntoView {
 fn Editor(
     teams: Vec<crate::users::Team>,
     epoch: RwSignal<u32>,
-    layouts: Resource<Result<Vec<SidebarLayout>, ServerFnError>>,
+    layouts: ServerResource<Vec<SidebarLayout>>,
     scope: RwSignal<Option<i64>>,
-    versions: Resource<Result<Vec<SidebarLayout>, ServerFnError>>,
+    versions: ServerResource<Vec<SidebarLayout>>,
 ) -> impl IntoView {
     let cards = RwSignal::new(Vec::<Card>::new());
     let version = RwSignal::new(0_i64);

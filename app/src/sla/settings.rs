@@ -3,6 +3,7 @@
 
 use super::{SlaPolicy, SlaPolicyInput};
 use crate::error::failure_message;
+use crate::resource::ServerResource;
 use crate::tickets::Priority;
 use crate::views::{Condition, Operator, Property};
 use crate::workspace::WorkspaceMeta;
@@ -55,8 +56,8 @@ fn minutes(text: &str) -> Option<i64> {
 #[component]
 pub fn SlaSection(
     meta: WorkspaceMeta,
-    policies: Resource<Result<Vec<SlaPolicy>, ServerFnError>>,
-    calendars: Resource<Result<Vec<crate::business_hours::Calendar>, ServerFnError>>,
+    policies: ServerResource<Vec<SlaPolicy>>,
+    calendars: ServerResource<Vec<crate::business_hours::Calendar>>,
     epoch: RwSignal<u32>,
 ) -> impl IntoView {
     let save = ServerAction::<SaveSlaPolicy>::new();

@@ -8,6 +8,7 @@ use super::{channel_label, Priority, Ticket, CATEGORIES};
 use crate::error::server_error_message;
 use crate::events::Typing;
 use crate::messages::{EntryKind, NewEntryKind, ThreadEntry};
+use crate::resource::{server_resource, ServerResource};
 use crate::routing::Load;
 use crate::sidebar::{CardKind, PropertySlot, SidebarLayout, TicketField};
 use crate::time_fmt::format_ms;
@@ -22,8 +23,8 @@ pub fn load_ticket(
     route: Route,
     refresh: Memo<usize>,
     live: Live,
-) -> Resource<Result<Option<TicketDetail>, ServerFnError>> {
-    Resource::new(
+) -> ServerResource<Option<TicketDetail>> {
+    server_resource(
         move || (route.number.get(), refresh.get(), live.ticket_epoch.get()),
         |(number, _, _)| async move {
             match number {

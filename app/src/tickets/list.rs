@@ -3,6 +3,7 @@
 use super::api::list_tickets;
 use super::{channel_label, SortKey, Ticket, TicketPage};
 use crate::error::server_error_message;
+use crate::resource::{server_resource, ServerResource};
 use crate::tickets::actions::components::{BulkBar, RowTick};
 use crate::time_fmt::format_ms;
 use crate::views::editor::ViewPanel;
@@ -15,12 +16,8 @@ use leptos_router::hooks::use_navigate;
 /// Loads the current view's page; reloads when the route, a mutation or a
 /// live event says the list changed. Created by the workspace (see
 /// [`crate::workspace::Loads`]).
-pub fn load_list(
-    route: Route,
-    refresh: Memo<usize>,
-    live: Live,
-) -> Resource<Result<TicketPage, ServerFnError>> {
-    Resource::new(
+pub fn load_list(route: Route, refresh: Memo<usize>, live: Live) -> ServerResource<TicketPage> {
+    server_resource(
         move || {
             (
                 route.view.get(),

@@ -362,7 +362,8 @@ mod imp {
 
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(text) = e.data().as_string() {
-                if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+                // Read as bytes: the bundle's one JSON reader (see `crate::resource`).
+                if let Ok(event) = serde_json::from_slice::<LiveEvent>(text.as_bytes()) {
                     FAILURES.with(|f| f.set(0));
                     live.handle(event);
                 }

@@ -15,6 +15,7 @@ pub use live::Live;
 use crate::auth::{hard_navigate, SignOut};
 use crate::error::server_error_message;
 use crate::messages::NewEntryKind;
+use crate::resource::{server_resource, ServerResource};
 use crate::tickets::api::TicketDetail;
 use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
 use crate::tickets::create::CreatePanel;
@@ -202,12 +203,12 @@ pub fn Workspace() -> impl IntoView {
     let live = expect_context::<Live>();
     // Every resource of the page is created here, before any Suspense; see
     // `Loads` for why.
-    let meta = Resource::new(|| (), |_| load_workspace());
+    let meta = server_resource(|| (), |_| load_workspace());
     let views_changed = RwSignal::new(0_usize);
     let loads = Loads {
         // Counts of custom views, My mentions and Followers are not pushed:
         // they reload with the list whenever a live event touches a ticket.
-        views: Resource::new(
+        views: server_resource(
             move || {
                 (
                     refresh.get(),
@@ -273,11 +274,11 @@ struct Actions {
 #[derive(Clone, Copy)]
 pub struct Loads {
     /// The caller's views, in their order, with counts.
-    pub views: Resource<Result<Vec<ViewSummary>, ServerFnError>>,
+    pub views: ServerResource<Vec<ViewSummary>>,
     /// One keyset page of the current view.
-    pub list: Resource<Result<TicketPage, ServerFnError>>,
+    pub list: ServerResource<TicketPage>,
     /// The open ticket, `None` when no ticket is open.
-    pub ticket: Resource<Result<Option<TicketDetail>, ServerFnError>>,
+    pub ticket: ServerResource<Option<TicketDetail>>,
 }
 
 /// What the list needs to know about the view it shows.
