@@ -10,7 +10,9 @@
 //! Those are two distinct readers, so every type that is both carried in the
 //! page and returned by a server function was compiled into the bundle
 //! twice, once per reader. [`Json`] reads the page's JSON as bytes, through
-//! the server functions' reader. The JSON itself is unchanged.
+//! the server functions' reader, and so does [`from_json`], which the
+//! browser's other JSON (live events, error bodies) goes through. The JSON
+//! itself is unchanged.
 
 use leptos::prelude::*;
 use leptos::server::codee::{Decoder, Encoder};
@@ -35,8 +37,14 @@ impl<T: DeserializeOwned> Decoder<T> for Json {
     type Encoded = str;
 
     fn decode(json: &str) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(json.as_bytes())
+        from_json(json)
     }
+}
+
+/// Reads JSON text with the one reader the browser bundle carries
+/// (`serde_json::from_slice`; see the module documentation).
+pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(json.as_bytes())
 }
 
 /// The result of a server function, loaded as a resource.

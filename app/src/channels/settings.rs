@@ -267,8 +267,7 @@ fn upload_mbox(channel_id: i64, input_id: &str, done: impl Fn(Result<(), String>
                             .unwrap_or_default(),
                         Err(_) => String::new(),
                     };
-                    // Bytes: the bundle's one JSON reader (see `crate::resource`).
-                    let message = serde_json::from_slice::<serde_json::Value>(text.as_bytes())
+                    let message = crate::resource::from_json::<serde_json::Value>(&text)
                         .ok()
                         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                         .unwrap_or_else(|| "The upload failed.".into());

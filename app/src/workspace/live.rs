@@ -362,8 +362,7 @@ mod imp {
 
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(text) = e.data().as_string() {
-                // Read as bytes: the bundle's one JSON reader (see `crate::resource`).
-                if let Ok(event) = serde_json::from_slice::<LiveEvent>(text.as_bytes()) {
+                if let Ok(event) = crate::resource::from_json::<LiveEvent>(&text) {
                     FAILURES.with(|f| f.set(0));
                     live.handle(event);
                 }
