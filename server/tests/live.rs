@@ -309,30 +309,27 @@ async fn presence_shows_viewers_and_typing(app: TestApp) {
     ana_live.until_ready().await;
 
     ana_live.send_presence(Some(id), None).await;
-    let p = admin_live.next_of("presence").await;
-    assert_eq!(p["ticket_id"], id);
-    assert_eq!(
-        p["data"]["viewers"],
-        json!([{"user_id": ana.id, "name": "Ana Live", "typing": null}])
-    );
+    let ana_viewing = json!([{"user_id": ana.id, "name": "Ana Live", "typing": null}]);
+    admin_live.presence_where(id, |v| *v == ana_viewing).await;
     ana_live.send_presence(Some(id), Some("reply")).await;
-    let p = admin_live.next_of("presence").await;
-    assert_eq!(p["data"]["viewers"][0]["typing"], "reply");
+    admin_live
+        .presence_where(id, |v| v[0]["typing"] == "reply")
+        .await;
     // A ticket that does not exist carries no presence.
     ana_live.send_presence(Some(id + 1000), None).await;
-    let p = admin_live.next_of("presence").await;
-    assert_eq!(p["data"]["viewers"], json!([]));
+    admin_live.presence_where(id, |v| *v == json!([])).await;
     // A newcomer gets the current presence on connecting.
     ana_live.send_presence(Some(id), Some("note")).await;
-    admin_live.next_of("presence").await;
+    admin_live
+        .presence_where(id, |v| v[0]["typing"] == "note")
+        .await;
     let mut late = LiveClient::connect(&app.base, &admin, None).await;
     late.until_ready().await;
     let p = late.next_of("presence").await;
     assert_eq!(p["data"]["viewers"][0]["typing"], "note");
     // Leaving (closing the socket) clears it.
     drop(ana_live);
-    let p = admin_live.next_of("presence").await;
-    assert_eq!(p["data"]["viewers"], json!([]));
+    admin_live.presence_where(id, |v| *v == json!([])).await;
 }
 
 async fn stale_replies_need_confirmation(app: TestApp) {
@@ -675,7 +672,9 @@ async fn two_processes_share_one_postgres() {
     let e = on_one.next_of("ticket.updated").await;
     assert_eq!(on_two.next_of("ticket.updated").await["seq"], e["seq"]);
 
-    on_one.send_presence(t["id"].as_i64(), Some("note")).await;
-    let p = on_two.next_of("presence").await;
-    assert_eq!(p["data"]["viewers"][0]["typing"], "note");
+    let id = t["id"].as_i64().unwrap();
+    on_one.send_presence(Some(id), Some("note")).await;
+    on_two
+        .presence_where(id, |v| v[0]["typing"] == "note")
+        .await;
 }

@@ -135,6 +135,35 @@ impl LiveClient {
         }
     }
 
+    /// The first presence message for `ticket_id` that `wanted` accepts.
+    ///
+    /// Presence messages are snapshots of a ticket's viewers, and a client
+    /// only ever shows the latest, so a test waits for the state it expects
+    /// rather than for "the next one": a refresh that restates the previous
+    /// state may come first when the machine is loaded. Fails with every
+    /// presence seen when the expected one does not come in time.
+    pub async fn presence_where(
+        &mut self,
+        ticket_id: i64,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(m) = self.next_within(left).await else {
+                panic!("no presence for ticket {ticket_id} as expected; saw {seen:?}");
+            };
+            if m["type"] != "presence" || m["ticket_id"] != ticket_id {
+                continue;
+            }
+            if wanted(&m["data"]["viewers"]) {
+                return m;
+            }
+            seen.push(m);
+        }
+    }
+
     /// Every logged event arriving within `wait` (for "nothing else comes").
     pub async fn events_within(&mut self, wait: Duration) -> Vec<Value> {
         let mut out = Vec::new();
