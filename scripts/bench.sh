@@ -42,6 +42,11 @@ case "$kind" in
     if [ ! -f "$out/ayuda-$size.db" ]; then
       echo "==> Generating the $size workspace (SQLite)"
       target/release/ayuda-datagen --size "$size" --database-url "$url.partial" || { rm -f "$out/ayuda-$size.db.partial"*; exit 1; }
+      # The generator folds its WAL back into the file; only an empty WAL
+      # may be left beside it (deleting a full one would corrupt the copy).
+      if [ -s "$out/ayuda-$size.db.partial-wal" ]; then
+        echo "ayuda-datagen left committed pages in its WAL" >&2; exit 1
+      fi
       mv "$out/ayuda-$size.db.partial" "$out/ayuda-$size.db"
       rm -f "$out/ayuda-$size.db.partial"-*
     fi

@@ -9,7 +9,7 @@
 use crate::error::AppError;
 use crate::events::log::PendingEvent;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -135,12 +135,17 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         let alive = Arc::new(());
+        let write_lock = Arc::new(Mutex::new(()));
         let writer = match kind {
             DbKind::Sqlite if sqlite_path(&url).is_some() => {
                 let writer = pool_options(kind, 1, WRITER_PRAGMAS)
                     .connect_with(options)
                     .await?;
-                tokio::spawn(checkpoint_wal(pool.clone(), Arc::downgrade(&alive)));
+                tokio::spawn(checkpoint_wal(
+                    pool.clone(),
+                    write_lock.clone(),
+                    Arc::downgrade(&alive),
+                ));
                 writer
             }
             _ => pool.clone(),
@@ -149,7 +154,7 @@ impl Db {
             pool,
             writer,
             kind,
-            write_lock: Arc::new(Mutex::new(())),
+            write_lock,
             _alive: alive,
             committed: Arc::new(Notify::new()),
             commits: Arc::new(AtomicU64::new(0)),
@@ -219,7 +224,45 @@ impl Db {
         &self.url
     }
 
+    /// Copies every page of the SQLite WAL back into the database file and
+    /// empties the WAL, so the file alone holds the whole database (a copy
+    /// of it, or of a generated workspace, is then complete). Returns
+    /// whether it got through the whole WAL within `patience`. Nothing to
+    /// do on PostgreSQL or in memory.
+    pub async fn checkpoint_all(&self, patience: Duration) -> Result<bool, sqlx::Error> {
+        if self.kind != DbKind::Sqlite || sqlite_path(&self.url).is_none() {
+            return Ok(true);
+        }
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            // One row: (busy, WAL frames, frames copied); busy = 1 when it
+            // could not finish: `checkpoint_wal`'s passive checkpoint is
+            // still copying (after a bulk load, gigabytes of WAL), or a
+            // reader holds pages back beyond busy_timeout.
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await?;
+            if row.try_get::<i64, _>(0)? == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Folds the WAL into the file (see [`Self::checkpoint_all`]), then
+    /// closes every connection. SQLite's own checkpoint on closing the
+    /// last connection is not enough: connections closing at the same
+    /// moment can each see another still open, and then none of them
+    /// folds the WAL back.
     pub async fn close(&self) {
+        match self.checkpoint_all(CLOSE_CHECKPOINT_PATIENCE).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("closing with part of the WAL still to copy back"),
+            Err(e) => tracing::warn!(error = %e, "cannot copy the WAL back on closing"),
+        }
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -228,7 +271,25 @@ impl Db {
 /// The dedicated writer's page cache, in KiB (SQLite's negative
 /// `cache_size`): enough for the interior and hot leaf pages of every
 /// index a new ticket and its message touch at a million tickets.
-const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536;";
+///
+/// When the WAL starts over, the writer trims its file to 64 MiB
+/// (`journal_size_limit`), so a burst does not leave it large.
+const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA journal_size_limit = 67108864;";
+
+/// How long closing waits to fold the WAL back: normally it holds a
+/// quarter second of commits (see `checkpoint_wal`).
+const CLOSE_CHECKPOINT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// WAL frames (pages of 4 KiB) beyond which `checkpoint_wal` holds the
+/// writers for a moment to let the WAL start over: about 16 MiB, half a
+/// second of steady ingest at a million tickets.
+const RESTART_AFTER_FRAMES: i64 = 4096;
+
+/// How long a SQLite statement waits for a lock another connection holds.
+const BUSY_TIMEOUT_MS: u64 = 5000;
+
+/// How long `restart_wal` waits for readers, writers held meanwhile.
+const RESTART_PATIENCE_MS: u64 = 100;
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -253,9 +314,11 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
                     // (synchronous = FULL, sqlx's default).
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;",
+                         PRAGMA wal_autocheckpoint = 0;",
                     )
                     .await?;
+                    conn.execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+                        .await?;
                     if !extra.is_empty() {
                         conn.execute(extra).await?;
                     }
@@ -266,13 +329,26 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
 }
 
 /// Copies committed pages from the WAL back into the SQLite file, off the
-/// write path. SQLite's own automatic checkpoint runs inside the commit
-/// that crosses 1,000 WAL pages, under the write lock: at a million
-/// tickets that is tens of milliseconds of random writes and a second
-/// fsync every few dozen new tickets, which every queued writer waits
-/// for. A passive checkpoint here never blocks readers or the writer;
-/// it stops when the last `Db` clone is dropped.
-async fn checkpoint_wal(pool: AnyPool, alive: std::sync::Weak<()>) {
+/// write path, and keeps the WAL from growing without end. It stops when
+/// the last `Db` clone is dropped.
+///
+/// SQLite's own automatic checkpoint runs inside the commit that crosses
+/// 1,000 WAL pages, under the write lock: at a million tickets that is
+/// tens of milliseconds of random writes and a second fsync every few
+/// dozen new tickets, which every queued writer waits for. A passive
+/// checkpoint here never blocks readers or the writer.
+///
+/// But SQLite starts writing the WAL from its beginning again only after
+/// a checkpoint has copied *all* of it, and under a steady stream of
+/// writes a passive pass never catches up with the frames appended while
+/// it copies. The WAL then grew by every commit (gigabytes during a bulk
+/// load), and each commit paid for extending the file: the kernel zeroes
+/// the new blocks and every fsync also writes the file's new size. So
+/// once the WAL holds [`RESTART_AFTER_FRAMES`], the next pass takes the
+/// write turn and copies the rest (the frames of the last quarter second)
+/// with writers held; the next commit then reuses the file from its
+/// start, and `journal_size_limit` trims what a burst left behind.
+async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::sync::Weak<()>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -280,13 +356,52 @@ async fn checkpoint_wal(pool: AnyPool, alive: std::sync::Weak<()>) {
         if alive.strong_count() == 0 || pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_optional(&pool)
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        // The pass copies every frame it saw, yet the writer has added
+        // more meanwhile: only the WAL's size says whether to start over.
+        match wal_checkpoint(&pool, "PASSIVE").await {
+            Ok((frames, _)) if frames >= RESTART_AFTER_FRAMES => {
+                let _writers_held = write_lock.lock().await;
+                if let Err(e) = restart_wal(&pool).await {
+                    tracing::warn!(error = %e, "WAL restart failed; retrying");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
         }
     }
+}
+
+/// Runs one checkpoint of `mode`; returns the WAL's frames and how many
+/// of them are now in the database file.
+async fn wal_checkpoint(
+    conn: impl Executor<'_, Database = Any>,
+    mode: &str,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
+        .fetch_one(conn)
+        .await?;
+    Ok((row.try_get(1)?, row.try_get(2)?))
+}
+
+/// Copies the rest of the WAL and waits for the readers still using it,
+/// so that the next commit starts the WAL over. The caller holds the
+/// write turn. A reader may take long (a full scan at start-up takes
+/// seconds), and writers wait meanwhile; after [`RESTART_PATIENCE_MS`]
+/// this gives up and the next pass tries again.
+async fn restart_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    conn.execute(format!("PRAGMA busy_timeout = {RESTART_PATIENCE_MS}").as_str())
+        .await?;
+    let restarted = wal_checkpoint(&mut *conn, "RESTART").await;
+    if conn
+        .execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+        .await
+        .is_err()
+    {
+        // Not returned to the pool with the short wait.
+        drop(conn.detach());
+    }
+    restarted.map(|_| ())
 }
 
 /// The file of a `sqlite:` URL; `None` for in-memory and other databases.

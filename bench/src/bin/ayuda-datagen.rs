@@ -20,6 +20,12 @@ fn usage() -> ! {
 
 #[tokio::main]
 async fn main() {
+    // The services log the real cause of a failure and return a safe
+    // summary; a generator run that fails should say why.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .init();
     let mut size = None;
     let mut url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://target/bench/ayuda.db".into());
