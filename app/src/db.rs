@@ -351,6 +351,10 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
 async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::sync::Weak<()>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The WAL's length when it was last made ready to start over: it
+    // keeps that length until the next commit starts it over, and an idle
+    // server need not hold its writers every pass to be told so again.
+    let mut ready_at = None;
     loop {
         tick.tick().await;
         if alive.strong_count() == 0 || pool.is_closed() {
@@ -358,11 +362,13 @@ async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::s
         }
         // The pass copies every frame it saw, yet the writer has added
         // more meanwhile: only the WAL's size says whether to start over.
-        match wal_checkpoint(&pool, "PASSIVE").await {
-            Ok((frames, _)) if frames >= RESTART_AFTER_FRAMES => {
+        match passive_checkpoint(&pool).await {
+            Ok(frames) if frames >= RESTART_AFTER_FRAMES && ready_at != Some(frames) => {
                 let _writers_held = write_lock.lock().await;
-                if let Err(e) = restart_wal(&pool).await {
-                    tracing::warn!(error = %e, "WAL restart failed; retrying");
+                match restart_wal(&pool).await {
+                    Ok(true) => ready_at = Some(frames),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "WAL restart failed; retrying"),
                 }
             }
             Ok(_) => {}
@@ -371,28 +377,29 @@ async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::s
     }
 }
 
-/// Runs one checkpoint of `mode`; returns the WAL's frames and how many
-/// of them are now in the database file.
-async fn wal_checkpoint(
-    conn: impl Executor<'_, Database = Any>,
-    mode: &str,
-) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query(&format!("PRAGMA wal_checkpoint({mode})"))
-        .fetch_one(conn)
-        .await?;
-    Ok((row.try_get(1)?, row.try_get(2)?))
+/// Runs a passive checkpoint; returns the WAL's length in frames.
+async fn passive_checkpoint(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    // One row: (busy, WAL frames, frames now in the database file).
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?
+        .try_get(1)
 }
 
 /// Copies the rest of the WAL and waits for the readers still using it,
-/// so that the next commit starts the WAL over. The caller holds the
-/// write turn. A reader may take long (a full scan at start-up takes
-/// seconds), and writers wait meanwhile; after [`RESTART_PATIENCE_MS`]
-/// this gives up and the next pass tries again.
-async fn restart_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
+/// so that the next commit starts the WAL over; returns whether it got
+/// that far. The caller holds the write turn. A reader may take long (a
+/// full scan at start-up takes seconds), and writers wait meanwhile; after
+/// [`RESTART_PATIENCE_MS`] this gives up and the next pass tries again.
+async fn restart_wal(pool: &AnyPool) -> Result<bool, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     conn.execute(format!("PRAGMA busy_timeout = {RESTART_PATIENCE_MS}").as_str())
         .await?;
-    let restarted = wal_checkpoint(&mut *conn, "RESTART").await;
+    // Its first column is 1 ("busy") when readers held on past the wait.
+    let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get::<i64, _>(0));
     if conn
         .execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
         .await
@@ -401,7 +408,7 @@ async fn restart_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
         // Not returned to the pool with the short wait.
         drop(conn.detach());
     }
-    restarted.map(|_| ())
+    Ok(restarted? == 0)
 }
 
 /// The file of a `sqlite:` URL; `None` for in-memory and other databases.
