@@ -584,7 +584,9 @@ async fn main() {
         );
         let ingest = peak(&client, create, INGEST_SENDERS, a.seconds).await;
         r.add(
-            &format!("ingest: durable inbound messages, {INGEST_SENDERS} senders (1 per commit)"),
+            &format!(
+                "ingest: durable inbound messages, {INGEST_SENDERS} senders (1 per transaction)"
+            ),
             ingest,
             "msg/s",
             Some((">=", 300.0)),

@@ -6,15 +6,19 @@
 //! statements: placeholders are written `$1, $2, ...` (SQLite accepts them
 //! too), integers are 64-bit and timestamps are epoch milliseconds.
 
+mod group_commit;
+
 use crate::error::AppError;
 use crate::events::log::PendingEvent;
+pub use group_commit::WriteTurn;
+use group_commit::{GroupWriter, Member};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -27,20 +31,20 @@ pub enum DbKind {
 pub struct Db {
     pool: AnyPool,
     kind: DbKind,
-    /// Where write transactions run. On a SQLite file this is a pool of one
-    /// connection with a large page cache: SQLite drops a connection's
-    /// whole cache when it sees that another connection committed, so
-    /// writes spread over the read pool re-read every index page they
-    /// touch (about a hundred reads per new ticket at a million tickets).
-    /// One connection that does all the writing keeps them cached. On
-    /// PostgreSQL (and in-memory SQLite) it is the read pool itself.
-    writer: AnyPool,
-    /// SQLite allows one writer at a time and a deferred transaction that
-    /// reads before it writes fails with SQLITE_BUSY instead of waiting when
-    /// another writer got in first. Write transactions therefore queue on
-    /// this lock in-process (SQLite is single-process by design); PostgreSQL
-    /// needs no such lock and skips it.
-    write_lock: Arc<Mutex<()>>,
+    /// Where write transactions run on SQLite (`None` on PostgreSQL, where
+    /// they run on the pool): one connection, whose transactions queue
+    /// for it in-process and share their commits (see [`group_commit`]).
+    ///
+    /// On a SQLite file it is a pool of its own of one connection with a
+    /// large page cache: SQLite drops a connection's whole cache when it
+    /// sees that another connection committed, so writes spread over the
+    /// read pool re-read every index page they touch (about a hundred
+    /// reads per new ticket at a million tickets). One connection that
+    /// does all the writing keeps them cached. In memory it comes from the
+    /// read pool. SQLite allows one writer at a time anyway (it is
+    /// single-process by design), and queueing in-process costs no
+    /// concurrency.
+    sqlite_writer: Option<GroupWriter>,
     /// Held only by `Db` clones: the WAL checkpointer stops once the last
     /// clone is gone.
     _alive: Arc<()>,
@@ -57,10 +61,10 @@ pub struct Db {
     url: Arc<str>,
 }
 
-/// A write transaction. Holds the SQLite write lock until commit or drop.
+/// A write transaction. On SQLite it holds the write turn until it
+/// commits or is dropped.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
+    body: TxBody,
     /// Events to write just before commit (see [`crate::events::log`]).
     events: Vec<PendingEvent>,
     committed: Arc<Notify>,
@@ -68,9 +72,20 @@ pub struct WriteTx {
     kind: DbKind,
 }
 
+/// Where a write transaction's statements go.
+enum TxBody {
+    /// PostgreSQL: a transaction of its own on a pool connection.
+    Own(Transaction<'static, Any>),
+    /// SQLite: a savepoint in the writer's open group.
+    Member(Member),
+}
+
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.body {
+            TxBody::Own(tx) => tx,
+            TxBody::Member(member) => member.conn(),
+        }
     }
 
     /// Which database this transaction runs on (for the few statements
@@ -85,17 +100,26 @@ impl WriteTx {
         self.events.push(event);
     }
 
+    /// Returns once the transaction is durable (on SQLite, with the group
+    /// it committed with).
     pub async fn commit(mut self) -> Result<(), AppError> {
-        let wrote_events = !self.events.is_empty();
+        let events = std::mem::take(&mut self.events);
+        let wrote_events = !events.is_empty();
         if wrote_events {
-            crate::events::log::write_pending(&mut self.tx, &self.events).await?;
+            crate::events::log::write_pending(self.conn(), &events).await?;
         }
-        self.tx.commit().await?;
-        if wrote_events {
-            self.commits.fetch_add(1, Ordering::AcqRel);
-            self.committed.notify_one();
+        match self.body {
+            TxBody::Own(tx) => {
+                tx.commit().await?;
+                if wrote_events {
+                    self.commits.fetch_add(1, Ordering::AcqRel);
+                    self.committed.notify_one();
+                }
+                Ok(())
+            }
+            // The group counts and signals its members' events.
+            TxBody::Member(member) => member.commit(wrote_events).await,
         }
-        Ok(())
     }
 }
 
@@ -135,29 +159,35 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         let alive = Arc::new(());
-        let write_lock = Arc::new(Mutex::new(()));
-        let writer = match kind {
+        let committed = Arc::new(Notify::new());
+        let commits = Arc::new(AtomicU64::new(0));
+        let sqlite_writer = match kind {
             DbKind::Sqlite if sqlite_path(&url).is_some() => {
-                let writer = pool_options(kind, 1, WRITER_PRAGMAS)
+                let writer_pool = pool_options(kind, 1, WRITER_PRAGMAS)
                     .connect_with(options)
                     .await?;
+                let writer = GroupWriter::new(writer_pool, committed.clone(), commits.clone());
                 tokio::spawn(checkpoint_wal(
                     pool.clone(),
-                    write_lock.clone(),
+                    writer.clone(),
                     Arc::downgrade(&alive),
                 ));
-                writer
+                Some(writer)
             }
-            _ => pool.clone(),
+            DbKind::Sqlite => Some(GroupWriter::new(
+                pool.clone(),
+                committed.clone(),
+                commits.clone(),
+            )),
+            DbKind::Postgres => None,
         };
         Ok(Db {
             pool,
-            writer,
+            sqlite_writer,
             kind,
-            write_lock,
             _alive: alive,
-            committed: Arc::new(Notify::new()),
-            commits: Arc::new(AtomicU64::new(0)),
+            committed,
+            commits,
             url: url.into(),
         })
     }
@@ -184,20 +214,12 @@ impl Db {
 
     /// Starts a transaction that will write.
     pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
-        let guard = self.write_turn().await;
-        let tx = match self.kind {
-            // Takes SQLite's write lock at once, waiting (busy_timeout) if
-            // another connection holds it for a moment. A deferred BEGIN
-            // takes it at the first write, and a transaction that has read
-            // by then fails at once with "database is locked" instead of
-            // waiting, as email ingest and SLA recalculation did under
-            // load (about one in a thousand of the email bench's messages).
-            DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            DbKind::Postgres => self.writer.begin().await?,
+        let body = match &self.sqlite_writer {
+            Some(writer) => TxBody::Member(writer.begin().await?),
+            None => TxBody::Own(self.pool.begin().await?),
         };
         Ok(WriteTx {
-            tx,
-            _guard: guard,
+            body,
             events: Vec::new(),
             committed: self.committed.clone(),
             commits: self.commits.clone(),
@@ -206,13 +228,14 @@ impl Db {
     }
 
     /// Waits for this process's turn to write (SQLite only; `None` on
-    /// PostgreSQL). A single statement that writes outside [`Self::begin_write`]
-    /// must hold it too: committed between another transaction's read and
-    /// its write, it would make that transaction fail with SQLITE_BUSY.
-    pub async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
-        match self.kind {
-            DbKind::Sqlite => Some(self.write_lock.clone().lock_owned().await),
-            DbKind::Postgres => None,
+    /// PostgreSQL), with the writer's open transactions committed. A
+    /// single statement that writes outside [`Self::begin_write`] must
+    /// hold it: SQLite's write lock is the writer's while its group is
+    /// open, and the statement would wait for it (or fail) meanwhile.
+    pub async fn write_turn(&self) -> Option<WriteTurn> {
+        match &self.sqlite_writer {
+            Some(writer) => Some(writer.turn().await),
+            None => None,
         }
     }
 
@@ -227,6 +250,14 @@ impl Db {
     /// read includes.
     pub fn commit_count(&self) -> u64 {
         self.commits.load(Ordering::Acquire)
+    }
+
+    /// SQLite: how many durable commits (fsyncs) this process's write
+    /// transactions have shared so far; `None` on PostgreSQL.
+    pub fn durable_commits(&self) -> Option<u64> {
+        self.sqlite_writer
+            .as_ref()
+            .map(GroupWriter::groups_committed)
     }
 
     pub fn url(&self) -> &str {
@@ -244,13 +275,17 @@ impl Db {
         }
         let deadline = tokio::time::Instant::now() + patience;
         loop {
+            // With the writers' open group committed, else it holds the
+            // last frames back.
+            let turn = self.write_turn().await;
             // One row: (busy, WAL frames, frames copied); busy = 1 when it
             // could not finish: `checkpoint_wal`'s passive checkpoint is
             // still copying (after a bulk load, gigabytes of WAL), or a
             // reader holds pages back beyond busy_timeout.
             let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .fetch_one(&self.writer)
+                .fetch_one(&self.pool)
                 .await?;
+            drop(turn);
             if row.try_get::<i64, _>(0)? == 0 {
                 return Ok(true);
             }
@@ -272,7 +307,9 @@ impl Db {
             Ok(false) => tracing::warn!("closing with part of the WAL still to copy back"),
             Err(e) => tracing::warn!(error = %e, "cannot copy the WAL back on closing"),
         }
-        self.writer.close().await;
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }
@@ -357,7 +394,7 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
 /// write turn and copies the rest (the frames of the last quarter second)
 /// with writers held; the next commit then reuses the file from its
 /// start, and `journal_size_limit` trims what a burst left behind.
-async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::sync::Weak<()>) {
+async fn checkpoint_wal(pool: AnyPool, writer: GroupWriter, alive: std::sync::Weak<()>) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The WAL's length when it was last made ready to start over: it
@@ -373,7 +410,7 @@ async fn checkpoint_wal(pool: AnyPool, write_lock: Arc<Mutex<()>>, alive: std::s
         // more meanwhile: only the WAL's size says whether to start over.
         match passive_checkpoint(&pool).await {
             Ok(frames) if frames >= RESTART_AFTER_FRAMES && ready_at != Some(frames) => {
-                let _writers_held = write_lock.lock().await;
+                let _writers_held = writer.turn().await;
                 match restart_wal(&pool).await {
                     Ok(true) => ready_at = Some(frames),
                     Ok(false) => {}
