@@ -83,10 +83,12 @@ struct Group {
     outcome: watch::Sender<Option<bool>>,
 }
 
-/// The savepoint each later member runs in. Members follow one another on the
-/// one connection, so one name is enough.
+/// The savepoint each later member runs in. A member that commits leaves
+/// its savepoint open (the group's COMMIT ends them all), which saves a
+/// round trip to the connection per member: members follow one another
+/// on the one connection, so the innermost savepoint of that name is
+/// always the current member's, and `UNDO` rolls back just that one.
 const SAVEPOINT: &str = "SAVEPOINT member";
-const RELEASE: &str = "RELEASE member";
 const UNDO: &str = "ROLLBACK TO member; RELEASE member";
 
 impl GroupWriter {
@@ -303,13 +305,9 @@ impl Member {
             .expect("a member holds the writer connection until it commits")
     }
 
-    /// Leaves its writes in the group, hands over the turn and
+    /// Leaves its writes (and savepoint) in the group, hands over the turn and
     /// waits for the group's commit.
     pub(super) async fn commit(mut self, wrote_events: bool) -> Result<(), AppError> {
-        // On failure `self` is dropped, which undoes its writes.
-        if self.state.as_ref().is_some_and(|state| state.in_savepoint) {
-            self.conn().execute(RELEASE).await?;
-        }
         let mut state = self.state.take().expect("a member commits once");
         let group = state
             .group
