@@ -179,3 +179,43 @@ async fn the_write_turn_commits_the_open_group_before_others_write() {
     }
     db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_transaction_is_told_it_committed_when_sqlite_rolled_its_group_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir).await;
+    let mut first = db.begin_write().await.unwrap();
+    insert(&mut first, 0).await.unwrap();
+    let mut writers = Vec::new();
+    for writer in 1..=4 {
+        let db = db.clone();
+        writers.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await?;
+            insert(&mut tx, writer).await?;
+            if writer == 2 {
+                // What SQLite does by itself on a full disk or an I/O
+                // error: the whole transaction is rolled back. This
+                // member carries on as if its statement had failed alone.
+                let _ = sqlx::query("ROLLBACK").execute(tx.conn()).await;
+            }
+            tx.commit().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    let_them_queue().await;
+    let mut told_committed = vec![first.commit().await.is_ok()];
+    for task in writers {
+        told_committed.push(task.await.unwrap().is_ok());
+    }
+    // Whatever the order the writers ran in: a write is on disk exactly
+    // when its transaction was told it committed.
+    for (writer, told) in told_committed.into_iter().enumerate() {
+        assert_eq!(visible(&db, writer as i64).await, told, "writer {writer}");
+    }
+    // And the writer goes on working.
+    let mut next = db.begin_write().await.unwrap();
+    insert(&mut next, 9).await.unwrap();
+    next.commit().await.unwrap();
+    assert!(visible(&db, 9).await);
+    db.close().await;
+}

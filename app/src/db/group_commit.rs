@@ -91,6 +91,20 @@ struct Group {
 const SAVEPOINT: &str = "SAVEPOINT member";
 const UNDO: &str = "ROLLBACK TO member; RELEASE member";
 
+/// Opens a group: the outer transaction, and a savepoint that marks it.
+/// IMMEDIATE takes SQLite's write lock now, waiting (busy_timeout) if
+/// another process holds it; a deferred transaction that has read would
+/// instead fail at its first write with "database is locked".
+const OPEN_GROUP: &str = "BEGIN IMMEDIATE; SAVEPOINT writer_group";
+
+/// Commits a group, if it is still the transaction it opened. SQLite rolls
+/// a whole transaction back on some failures (disk full, I/O error); a
+/// member that went on regardless, or the next member's SAVEPOINT, would
+/// then run in a new transaction, and COMMIT would make those writes
+/// durable while telling earlier members theirs were. The marker is gone
+/// with the rolled-back transaction, so RELEASE fails first instead.
+const COMMIT_GROUP: &str = "RELEASE writer_group; COMMIT";
+
 impl GroupWriter {
     pub(super) fn new(pool: AnyPool, committed: Arc<Notify>, commits: Arc<AtomicU64>) -> Self {
         GroupWriter {
@@ -151,11 +165,11 @@ impl GroupWriter {
         }
         let conn = state.conn.as_mut().expect("acquired above");
         if state.group.is_none() {
-            // IMMEDIATE takes SQLite's write lock now, waiting
-            // (busy_timeout) if another process holds it. A deferred
-            // transaction that has read would instead fail at its first
-            // write with "database is locked".
-            conn.execute("BEGIN IMMEDIATE").await?;
+            if let Err(e) = conn.execute(OPEN_GROUP).await {
+                // The BEGIN may have run without the savepoint.
+                state.discard_connection().await;
+                return Err(e);
+            }
             state.group = Some(Group {
                 members: 0,
                 event_writers: 0,
@@ -197,7 +211,7 @@ impl GroupWriter {
         let statement = if group.members == 0 {
             "ROLLBACK"
         } else {
-            "COMMIT"
+            COMMIT_GROUP
         };
         let result = match state.conn.as_mut() {
             Some(conn) => conn.execute(statement).await.map(|_| ()),
