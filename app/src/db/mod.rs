@@ -76,7 +76,7 @@ pub struct WriteTx {
 enum TxBody {
     /// PostgreSQL: a transaction of its own on a pool connection.
     Own(Transaction<'static, Any>),
-    /// SQLite: a savepoint in the writer's open group.
+    /// SQLite: a member of the writer's open group (see [`group_commit`]).
     Member(Member),
 }
 
