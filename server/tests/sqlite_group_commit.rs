@@ -37,6 +37,44 @@ async fn visible(db: &Db, writer: i64) -> bool {
         == 1
 }
 
+/// The first writer of a test: it holds the write turn, with writer 0's
+/// row written, while the others queue behind it.
+async fn first_holding_the_turn(db: &Db) -> app::db::WriteTx {
+    let mut first = db.begin_write().await.unwrap();
+    insert(&mut first, 0).await.unwrap();
+    first
+}
+
+/// What a queued writer does wrong after writing its own row.
+#[derive(Clone, Copy)]
+enum Mishap {
+    None,
+    /// Fails on the unique column; the transaction is dropped with its
+    /// own row written.
+    UniqueViolation,
+    /// What SQLite does by itself on a full disk or an I/O error: the
+    /// whole transaction is rolled back. The writer carries on as if its
+    /// statement had failed alone.
+    WholeTransactionRolledBack,
+}
+
+type WriteResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// One writer's transaction: its row, its mishap, then commit.
+async fn write(db: Db, writer: i64, mishap: Mishap) -> WriteResult {
+    let mut tx = db.begin_write().await?;
+    insert(&mut tx, writer).await?;
+    match mishap {
+        Mishap::None => {}
+        Mishap::UniqueViolation => insert(&mut tx, 0).await?,
+        Mishap::WholeTransactionRolledBack => {
+            let _ = sqlx::query("ROLLBACK").execute(tx.conn()).await;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Lets spawned writers reach the queue for the write turn.
 async fn let_them_queue() {
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -48,15 +86,12 @@ async fn queued_writers_share_durable_commits_and_each_sees_its_write() {
     let db = database(&dir).await;
     let before = db.durable_commits().unwrap();
     // The first writer holds the turn while 31 others queue behind it.
-    let mut first = db.begin_write().await.unwrap();
-    insert(&mut first, 0).await.unwrap();
+    let first = first_holding_the_turn(&db).await;
     let mut writers = Vec::new();
     for writer in 1..32 {
         let db = db.clone();
         writers.push(tokio::spawn(async move {
-            let mut tx = db.begin_write().await.unwrap();
-            insert(&mut tx, writer).await.unwrap();
-            tx.commit().await.unwrap();
+            write(db.clone(), writer, Mishap::None).await.unwrap();
             // Committed means durable and visible to every reader.
             assert!(
                 visible(&db, writer).await,
@@ -87,23 +122,17 @@ async fn queued_writers_share_durable_commits_and_each_sees_its_write() {
 async fn a_failed_transaction_is_undone_alone_within_its_group() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(&dir).await;
-    let mut first = db.begin_write().await.unwrap();
-    insert(&mut first, 0).await.unwrap();
-    let mut writers = Vec::new();
-    for writer in 1..=6 {
-        let db = db.clone();
-        writers.push(tokio::spawn(async move {
-            let mut tx = db.begin_write().await?;
-            insert(&mut tx, writer).await?;
-            if writer % 3 == 0 {
-                // Fails on the unique column after its own first write;
-                // the transaction is dropped with that write made.
-                insert(&mut tx, 0).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }));
-    }
+    let first = first_holding_the_turn(&db).await;
+    let writers: Vec<_> = (1..=6)
+        .map(|writer| {
+            let mishap = if writer % 3 == 0 {
+                Mishap::UniqueViolation
+            } else {
+                Mishap::None
+            };
+            tokio::spawn(write(db.clone(), writer, mishap))
+        })
+        .collect();
     let_them_queue().await;
     first.commit().await.unwrap();
     for (writer, task) in (1..=6).zip(writers) {
@@ -143,16 +172,8 @@ async fn a_transaction_dropped_alone_leaves_nothing_and_the_next_one_commits() {
 async fn the_write_turn_commits_the_open_group_before_others_write() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(&dir).await;
-    let mut first = db.begin_write().await.unwrap();
-    insert(&mut first, 0).await.unwrap();
-    let member = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            let mut tx = db.begin_write().await.unwrap();
-            insert(&mut tx, 1).await.unwrap();
-            tx.commit().await.unwrap();
-        })
-    };
+    let first = first_holding_the_turn(&db).await;
+    let member = tokio::spawn(write(db.clone(), 1, Mishap::None));
     let outsider = {
         let db = db.clone();
         tokio::spawn(async move {
@@ -169,7 +190,7 @@ async fn the_write_turn_commits_the_open_group_before_others_write() {
     first.commit().await.unwrap();
     // Well within the 5 s a blocked statement would wait for the lock.
     tokio::time::timeout(Duration::from_secs(2), async {
-        member.await.unwrap();
+        member.await.unwrap().unwrap();
         outsider.await.unwrap();
     })
     .await
@@ -184,24 +205,17 @@ async fn the_write_turn_commits_the_open_group_before_others_write() {
 async fn no_transaction_is_told_it_committed_when_sqlite_rolled_its_group_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(&dir).await;
-    let mut first = db.begin_write().await.unwrap();
-    insert(&mut first, 0).await.unwrap();
-    let mut writers = Vec::new();
-    for writer in 1..=4 {
-        let db = db.clone();
-        writers.push(tokio::spawn(async move {
-            let mut tx = db.begin_write().await?;
-            insert(&mut tx, writer).await?;
-            if writer == 2 {
-                // What SQLite does by itself on a full disk or an I/O
-                // error: the whole transaction is rolled back. This
-                // member carries on as if its statement had failed alone.
-                let _ = sqlx::query("ROLLBACK").execute(tx.conn()).await;
-            }
-            tx.commit().await?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }));
-    }
+    let first = first_holding_the_turn(&db).await;
+    let writers: Vec<_> = (1..=4)
+        .map(|writer| {
+            let mishap = if writer == 2 {
+                Mishap::WholeTransactionRolledBack
+            } else {
+                Mishap::None
+            };
+            tokio::spawn(write(db.clone(), writer, mishap))
+        })
+        .collect();
     let_them_queue().await;
     let mut told_committed = vec![first.commit().await.is_ok()];
     for task in writers {
