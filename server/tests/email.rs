@@ -427,6 +427,22 @@ async fn mime_corpus(app: TestApp) {
     assert_eq!(t["contact_name"], "José Pérez");
     let e = thread(&app, &admin, t["id"].as_i64().unwrap()).await;
     assert_eq!(e[0]["body"], "El café llegó frío.");
+    // Its text is in the search index as soon as it is stored.
+    let (status, found) = send(
+        admin
+            .get(app.url("/api/v1/search"))
+            .query(&[("q", "llegó")]),
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["ticket"]["number"] == t["number"]),
+        "{found}"
+    );
 
     let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
     let nested = format!(

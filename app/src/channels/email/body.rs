@@ -78,12 +78,10 @@ fn text_quote_start(text: &str) -> Option<usize> {
     None
 }
 
-/// Sanitises `html` and rewrites `cid:` images to `cid_urls`' URLs.
-fn clean(html: &str, cid_urls: &HashMap<String, String>) -> (String, bool) {
+/// Sanitises `html` and holds back its remote images. `cid:` images stay
+/// as they are until [`EmailBody::link_inline_images`].
+fn clean(html: &str) -> (String, bool) {
     let mut out = email_builder().clean(html).to_string();
-    for (cid, url) in cid_urls {
-        out = out.replace(&format!("src=\"cid:{cid}\""), &format!("src=\"{url}\""));
-    }
     let remote = out.contains(" src=\"http");
     if remote {
         out = out.replace(" src=\"http", " data-remote-src=\"http");
@@ -93,21 +91,22 @@ fn clean(html: &str, cid_urls: &HashMap<String, String>) -> (String, bool) {
 
 /// Builds the displayed body from the HTML part, or from the text part when
 /// there is no HTML.
-pub fn render(
-    html: Option<&str>,
-    text: Option<&str>,
-    cid_urls: &HashMap<String, String>,
-) -> EmailBody {
+///
+/// Inline images still point at `cid:` here: their attachments get the ids
+/// their URLs need only once stored, in the write transaction, while
+/// sanitising is the costliest step of an email and is done before it
+/// (every other writer would wait for it).
+pub fn render(html: Option<&str>, text: Option<&str>) -> EmailBody {
     match (html, text) {
         (Some(html), _) => {
             let (main, quoted) = match html_quote_start(html) {
                 Some(at) if at > 0 => (&html[..at], Some(&html[at..])),
                 _ => (html, None),
             };
-            let (main_html, r1) = clean(main, cid_urls);
+            let (main_html, r1) = clean(main);
             let (quoted_html, r2) = match quoted {
                 Some(q) => {
-                    let (q, r) = clean(q, cid_urls);
+                    let (q, r) = clean(q);
                     (Some(q).filter(|q| !q.trim().is_empty()), r)
                 }
                 None => (None, false),
@@ -139,6 +138,23 @@ pub fn render(
     }
 }
 
+impl EmailBody {
+    /// Points the sanitised body's `cid:` images at their stored
+    /// attachments (`cid_urls`: Content-ID to URL). Only the exact `src`
+    /// attribute the sanitiser wrote is rewritten, so text that merely
+    /// mentions a `cid:` stays as it is.
+    pub fn link_inline_images(&mut self, cid_urls: &HashMap<String, String>) {
+        for (cid, url) in cid_urls {
+            let from = format!("src=\"cid:{cid}\"");
+            let to = format!("src=\"{url}\"");
+            self.html = self.html.replace(&from, &to);
+            if let Some(quoted) = &mut self.quoted_html {
+                *quoted = quoted.replace(&from, &to);
+            }
+        }
+    }
+}
+
 /// The plain text of a reply without its quote: what previews, search and
 /// the text column store.
 pub fn main_text(text: &str) -> &str {
@@ -159,7 +175,6 @@ mod tests {
                 r#"<div>Thanks!<script>x()</script></div><div class="gmail_quote">On Mon, Ana wrote:<blockquote>old</blockquote></div>"#,
             ),
             None,
-            &HashMap::new(),
         );
         assert_eq!(body.html, "<div>Thanks!</div>");
         assert!(body.quoted_html.unwrap().contains("old"));
@@ -170,7 +185,6 @@ mod tests {
         let body = render(
             None,
             Some("Still broken.\n\nOn Tue, 3 Nov 2026, Support wrote:\n> Try again\n"),
-            &HashMap::new(),
         );
         assert_eq!(body.html, "<p>Still broken.</p>");
         assert!(body.quoted_html.unwrap().contains("Try again"));
@@ -182,13 +196,14 @@ mod tests {
     fn remote_images_are_held_back_and_inline_ones_rewritten() {
         let mut cids = HashMap::new();
         cids.insert("logo@x".to_string(), "/api/v1/attachments/7".to_string());
-        let body = render(
+        let mut body = render(
             Some(
-                r#"<p><img src="https://tracker.example/p.gif"><img src="cid:logo@x"><img src="/api/v1/session"><img src="javascript:alert(1)"></p>"#,
+                r#"<p><img src="https://tracker.example/p.gif"><img src="cid:logo@x"><img src="/api/v1/session"><img src="javascript:alert(1)"></p><div class="gmail_quote"><img src="cid:logo@x"></div>"#,
             ),
             None,
-            &cids,
         );
+        assert!(body.html.contains(r#"src="cid:logo@x""#), "{}", body.html);
+        body.link_inline_images(&cids);
         assert!(body.remote_images);
         assert!(
             body.html
@@ -202,17 +217,20 @@ mod tests {
             "{}",
             body.html
         );
+        assert!(
+            body.quoted_html
+                .as_deref()
+                .is_some_and(|q| q.contains(r#"src="/api/v1/attachments/7""#)),
+            "{:?}",
+            body.quoted_html
+        );
         assert!(!body.html.contains("/api/v1/session"), "{}", body.html);
         assert!(!body.html.contains("javascript"), "{}", body.html);
     }
 
     #[test]
     fn a_smuggled_data_remote_src_attribute_is_dropped() {
-        let body = render(
-            Some(r#"<img data-remote-src="javascript:x">"#),
-            None,
-            &HashMap::new(),
-        );
+        let body = render(Some(r#"<img data-remote-src="javascript:x">"#), None);
         assert!(!body.html.contains("javascript"), "{}", body.html);
     }
 }

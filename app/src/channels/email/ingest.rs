@@ -21,10 +21,10 @@ use crate::db::{now_ms, Db, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::sanitize::html_to_text;
-use crate::messages::service::{insert_entry, insert_timeline_event};
+use crate::messages::service::{insert_entry, insert_first_inbound, insert_timeline_event};
 use crate::messages::EntryKind;
 use crate::state::AppState;
-use crate::tickets::service::TicketRow;
+use crate::tickets::service::{InsertedTicket, TicketRow};
 use crate::tickets::{self, Priority, StatusCategory};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -635,9 +635,23 @@ async fn thread(
     })
 }
 
+/// Where an email's entry goes, as threading found.
+enum Target {
+    /// An existing ticket (or the one it was merged into).
+    Join(i64),
+    /// A new ticket, in this status.
+    New(tickets::Status),
+}
+
 /// Writes the ticket (when new), the entry, its attachments and the
 /// Message-ID, in one transaction. Returns the outcome and the names of
 /// attachments dropped for size.
+///
+/// Everything that needs no write is done before the write turn: the
+/// threading and contact lookups on a reading connection (as
+/// `tickets::service::create` does), and the body's sanitising. On SQLite
+/// every other writer waits while one holds the turn, so the transaction
+/// holds only its writes and what must be read with them.
 #[allow(clippy::too_many_arguments)]
 async fn write(
     state: &AppState,
@@ -658,51 +672,106 @@ async fn write(
             .unwrap_or(now),
         _ => now,
     };
-    let mut tx = state.db.begin_write().await?;
-    let threading = thread(tx.conn(), state, parsed, sender, recipients).await?;
-    let contact_id = if own_address {
-        None
+    let contact = (!own_address).then(|| ContactRef {
+        email: sender.to_string(),
+        name: parsed.from_name.clone(),
+    });
+    // Imported history is over: its new tickets start closed.
+    let new_ticket_category = if source == Source::Import {
+        StatusCategory::Closed
     } else {
-        Some(
-            contacts::service::find_or_create(
-                tx.conn(),
-                &ContactRef {
-                    email: sender.to_string(),
-                    name: parsed.from_name.clone(),
-                },
-            )
-            .await?,
-        )
+        StatusCategory::Open
     };
-    let (ticket_id, created) = match threading.ticket_id {
-        // A reply to a merged ticket joins the ticket it was merged into.
-        Some(id) => (
-            crate::tickets::service::resolve_merged(tx.conn(), id).await?,
-            false,
-        ),
-        None => (
-            new_ticket(&mut tx, parsed, channel, contact_id, source, at).await?,
-            true,
-        ),
+    let (threading, target, known_contact) = {
+        let mut reader = state.db.pool().acquire().await?;
+        let threading = thread(&mut reader, state, parsed, sender, recipients).await?;
+        let target = match threading.ticket_id {
+            Some(id) => Target::Join(id),
+            None => {
+                Target::New(tickets::service::first_status(&mut reader, new_ticket_category).await?)
+            }
+        };
+        let known_contact = match &contact {
+            Some(c) => contacts::service::find(&mut reader, c).await?,
+            None => None,
+        };
+        (threading, target, known_contact)
     };
+
+    let (kept, dropped) = within_size_limits(&parsed.attachments, config);
+    let mut shown = body::render(parsed.html.as_deref(), parsed.text.as_deref());
+    let mut text = match &parsed.text {
+        Some(t) => body::main_text(t).to_string(),
+        None => html_to_text(&shown.html),
+    };
+    if text.chars().count() > MAX_TEXT_CHARS {
+        text = text.chars().take(MAX_TEXT_CHARS).collect();
+    }
+    let mut detail = threading.detail.clone();
+    if source == Source::Import {
+        detail = format!("Imported from the mailbox's history. {detail}");
+    }
+    if !dropped.is_empty() {
+        detail.push_str(&format!(
+            " {} attachment(s) over the size limit were not kept; the whole email is in the quarantine.",
+            dropped.len()
+        ));
+    }
     let kind = if own_address {
         EntryKind::Reply
     } else {
         EntryKind::Inbound
     };
-    let entry_id = insert_entry(&mut tx, ticket_id, kind, None, contact_id, "", "", at).await?;
+
+    let mut tx = state.db.begin_write().await?;
+    let contact_id = match (known_contact, &contact) {
+        (Some(id), _) => Some(id),
+        (None, Some(c)) => Some(contacts::service::find_or_create(tx.conn(), c).await?),
+        (None, None) => None,
+    };
+    // A new ticket that starts with the customer's email has its entry
+    // written as its first inbound message (`first_inbound`).
+    let (ticket_id, created, first_inbound) = match target {
+        // A reply to a merged ticket joins the ticket it was merged into.
+        Target::Join(id) => match tickets::service::resolve_merged(tx.conn(), id).await {
+            Ok(ticket_id) => (ticket_id, false, None),
+            // Deleted since it was looked up: threading again, the
+            // caller's retry makes it a new ticket.
+            Err(AppError::NotFound(_)) => {
+                return Err(AppError::Conflict(
+                    "The ticket this email replies to was just deleted.".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        },
+        Target::New(status) => {
+            let customer = contact_id.filter(|_| kind == EntryKind::Inbound);
+            let ticket =
+                new_ticket(&mut tx, parsed, channel, &status, contact_id, customer, at).await?;
+            (ticket.id, true, customer.map(|c| (ticket, c)))
+        }
+    };
+    let entry_id = match first_inbound {
+        Some((ticket, customer)) => {
+            insert_first_inbound(&mut tx, &ticket, customer, &text, &shown.html, at).await?
+        }
+        None => {
+            insert_entry(
+                &mut tx,
+                ticket_id,
+                kind,
+                None,
+                contact_id,
+                &text,
+                &shown.html,
+                at,
+            )
+            .await?
+        }
+    };
 
     let mut cid_urls = HashMap::new();
-    let mut dropped = Vec::new();
-    let mut kept_total = 0usize;
-    for a in &parsed.attachments {
-        if a.data.len() > config.max_attachment_bytes
-            || kept_total + a.data.len() > config.max_attachments_per_message_bytes
-        {
-            dropped.push(format!("{} ({} bytes)", a.filename, a.data.len()));
-            continue;
-        }
-        kept_total += a.data.len();
+    for a in kept {
         let id: i64 = sqlx::query(
             "INSERT INTO attachments (entry_id, ticket_id, filename, content_type, content_id, is_inline, size, data, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -723,29 +792,13 @@ async fn write(
             cid_urls.insert(cid.clone(), format!("/api/v1/attachments/{id}"));
         }
     }
-    let shown = body::render(parsed.html.as_deref(), parsed.text.as_deref(), &cid_urls);
-    let mut text = match &parsed.text {
-        Some(t) => body::main_text(t).to_string(),
-        None => html_to_text(&shown.html),
-    };
-    if text.chars().count() > MAX_TEXT_CHARS {
-        text = text.chars().take(MAX_TEXT_CHARS).collect();
-    }
-    let mut detail = threading.detail.clone();
-    if source == Source::Import {
-        detail = format!("Imported from the mailbox's history. {detail}");
-    }
-    if !dropped.is_empty() {
-        detail.push_str(&format!(
-            " {} attachment(s) over the size limit were not kept; the whole email is in the quarantine.",
-            dropped.len()
-        ));
-    }
+    shown.link_inline_images(&cid_urls);
+    // Not the `body` column: the entry was inserted with its text, and
+    // updating it would index the text for search a second time.
     sqlx::query(
-        "UPDATE messages SET body = $1, body_html = $2, quoted_html = $3, remote_images = $4, \
-         join_reason = $5, join_detail = $6 WHERE id = $7",
+        "UPDATE messages SET body_html = $1, quoted_html = $2, remote_images = $3, \
+         join_reason = $4, join_detail = $5 WHERE id = $6",
     )
-    .bind(&text)
     .bind(&shown.html)
     .bind(&shown.quoted_html)
     .bind(shown.remote_images as i64)
@@ -791,21 +844,41 @@ async fn write(
     ))
 }
 
+/// The attachments kept (each within its limit, and all within the
+/// message's), and the names and sizes of those dropped.
+fn within_size_limits<'a>(
+    attachments: &'a [parse::ParsedAttachment],
+    config: &crate::state::Config,
+) -> (Vec<&'a parse::ParsedAttachment>, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    let mut kept_total = 0usize;
+    for a in attachments {
+        if a.data.len() > config.max_attachment_bytes
+            || kept_total + a.data.len() > config.max_attachments_per_message_bytes
+        {
+            dropped.push(format!("{} ({} bytes)", a.filename, a.data.len()));
+            continue;
+        }
+        kept_total += a.data.len();
+        kept.push(a);
+    }
+    (kept, dropped)
+}
+
+/// Inserts an email's new ticket. `first_inbound` is the customer whose
+/// message starts it (then written by `insert_first_inbound`); `None`
+/// when it starts with an email of ours (an imported reply), whose entry
+/// follows through `insert_entry`.
 async fn new_ticket(
     tx: &mut WriteTx,
     parsed: &ParsedEmail,
     channel: &ChannelRef,
+    status: &tickets::Status,
     contact_id: Option<i64>,
-    source: Source,
+    first_inbound: Option<i64>,
     at: i64,
-) -> Result<i64, AppError> {
-    // Imported history is over: its tickets start closed.
-    let category = if source == Source::Import {
-        StatusCategory::Closed
-    } else {
-        StatusCategory::Open
-    };
-    let status = tickets::service::first_status(tx.conn(), category).await?;
+) -> Result<InsertedTicket, AppError> {
     let mut subject = base_subject(&parsed.subject);
     if subject.is_empty() {
         subject = "(no subject)".into();
@@ -814,7 +887,7 @@ async fn new_ticket(
         tx,
         TicketRow {
             subject: &subject,
-            status: &status,
+            status,
             priority: Priority::Medium,
             category: None,
             owner_id: None,
@@ -824,13 +897,10 @@ async fn new_ticket(
             contact_id,
             at,
             actor_id: None,
-            // The entry follows through `insert_entry`, which also
-            // handles an email of ours (a reply) starting the ticket.
-            first_inbound_at: None,
+            first_inbound_at: first_inbound.map(|_| at),
         },
     )
     .await
-    .map(|t| t.id)
 }
 
 /// A customer wrote again: the ticket is active, and back with us if it
