@@ -253,3 +253,142 @@ async fn search_respects_access_views_and_bad_input(app: TestApp) {
     let (s, _) = send(app.browser().get(app.url("/api/v1/search?q=zebrafish"))).await;
     assert_eq!(s, 401);
 }
+
+/// The rowids the SQLite index finds for `word` in thread entries.
+async fn indexed_entries(db: &app::db::Db, word: &str) -> Vec<i64> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT rowid FROM messages_fts WHERE messages_fts MATCH $1 ORDER BY rowid",
+    )
+    .bind(word)
+    .fetch_all(db.pool())
+    .await
+    .unwrap()
+}
+
+async fn insert_entry(tx: &mut app::db::WriteTx, ticket: i64, body: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO messages (ticket_id, kind, body, body_html, created_at) \
+         VALUES ($1, 'note', $2, '', 0) RETURNING id",
+    )
+    .bind(ticket)
+    .bind(body)
+    .fetch_one(tx.conn())
+    .await
+    .unwrap()
+}
+
+/// On SQLite, new entries and tickets are indexed when their transaction
+/// commits, with the rest of its commit group (migration 0013). Whatever a
+/// transaction did to a row first (rewrote it, deleted it, was rolled
+/// back), the index holds the committed text only, stays sound, and
+/// nothing is left pending between transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_indexes_new_rows_when_they_commit() {
+    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let db = &app.state.db;
+    let t = create(
+        &app,
+        &admin,
+        json!({"subject": "Quokka invoice", "body": "The quokka ate it",
+               "contact": {"email": "quokka@zoo.example"}}),
+    )
+    .await;
+    let ticket = t["id"].as_i64().unwrap();
+    assert_eq!(indexed_entries(db, "quokka").await.len(), 1);
+
+    // One transaction: an entry written then rewritten, one written then
+    // deleted, and the ticket's subject changed.
+    let mut tx = db.begin_write().await.unwrap();
+    let rewritten = insert_entry(&mut tx, ticket, "wombat draft").await;
+    sqlx::query("UPDATE messages SET body = 'wombat final' WHERE id = $1")
+        .bind(rewritten)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    let deleted = insert_entry(&mut tx, ticket, "platypus").await;
+    sqlx::query("DELETE FROM messages WHERE id = $1")
+        .bind(deleted)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tickets SET subject = 'Quokka invoice paid' WHERE id = $1")
+        .bind(ticket)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // A transaction that is dropped before it commits.
+    let mut tx = db.begin_write().await.unwrap();
+    insert_entry(&mut tx, ticket, "echidna").await;
+    drop(tx);
+    // Creates that arrive together, so they share commit groups.
+    let creates = (0..8).map(|i| {
+        create(
+            &app,
+            &admin,
+            json!({"subject": format!("Numbat {i}"), "body": format!("numbat burrow {i}"),
+                   "contact": {"email": "numbat@zoo.example"}}),
+        )
+    });
+    futures::future::join_all(creates).await;
+
+    assert_eq!(indexed_entries(db, "wombat").await, vec![rewritten]);
+    assert!(indexed_entries(db, "final").await.contains(&rewritten));
+    assert!(indexed_entries(db, "draft").await.is_empty());
+    assert!(indexed_entries(db, "platypus").await.is_empty());
+    assert!(indexed_entries(db, "echidna").await.is_empty());
+    assert_eq!(indexed_entries(db, "burrow").await.len(), 8);
+    assert_eq!(
+        numbers(&search(&app, &admin, "paid").await),
+        vec![t["number"].as_i64().unwrap()]
+    );
+    assert_eq!(search(&app, &admin, "numbat").await["total"], 8);
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_pending")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 0, "nothing stays pending between transactions");
+    // The indexes are sound: FTS5 checks its own structure, and the number
+    // of rows each believes it holds is the number of rows it indexed. (An
+    // external-content index told to forget text it was never given, say
+    // a row deleted before it was indexed, counts one row fewer and ranks
+    // every hit with that wrong count; no query shows it otherwise.)
+    for index in ["messages_fts", "tickets_fts"] {
+        sqlx::query(&format!(
+            "INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 0)"
+        ))
+        .execute(db.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{index}: {e}"));
+        assert_eq!(
+            fts_row_total(db, index).await,
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {index}_docsize"))
+                .fetch_one(db.pool())
+                .await
+                .unwrap(),
+            "{index}: rows counted and rows indexed"
+        );
+    }
+}
+
+/// The row count an FTS5 index keeps for ranking: the first varint of its
+/// "averages" record (id 1 of its `_data` table, in SQLite's varint form).
+async fn fts_row_total(db: &app::db::Db, index: &str) -> i64 {
+    let record: Vec<u8> =
+        sqlx::query_scalar(&format!("SELECT block FROM {index}_data WHERE id = 1"))
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    let mut total = 0_i64;
+    for (i, byte) in record.iter().enumerate() {
+        if i == 8 {
+            return (total << 8) | i64::from(*byte);
+        }
+        total = (total << 7) | i64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    total
+}

@@ -26,11 +26,17 @@
 //! opened, which holds nothing else yet), and the others in the group are not
 //! touched. Readers on other connections see a member's writes only when
 //! the group commits, as before: its `commit` has not returned by then.
+//!
+//! The group's commit also indexes for search the thread entries and
+//! tickets its members added, all together: FTS5 writes an index segment
+//! at every savepoint, so indexing in each member cost two small segments
+//! and their later merging per new ticket
+//! (migrations/sqlite/0013_search_at_commit.sql).
 
 use crate::error::AppError;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
@@ -52,6 +58,12 @@ pub(super) struct GroupWriter {
     /// Groups committed so far: the durable commits (fsyncs) made for
     /// all the transactions, which share them.
     groups_committed: Arc<AtomicU64>,
+    /// Whether the database indexes new rows for search at commit (it has
+    /// `search_pending`, migration 0013): then a group's commit does it.
+    /// Set when the writer opens on a migrated file or migrations finish;
+    /// a file without Ayuda's tables (a scratch database) has nothing to
+    /// index.
+    index_at_commit: Arc<AtomicBool>,
 }
 
 /// What the holder of the write turn owns.
@@ -105,6 +117,19 @@ const OPEN_GROUP: &str = "BEGIN IMMEDIATE; SAVEPOINT writer_group";
 /// with the rolled-back transaction, so RELEASE fails first instead.
 const COMMIT_GROUP: &str = "RELEASE writer_group; COMMIT";
 
+/// [`COMMIT_GROUP`] on a database that indexes new thread entries and
+/// tickets for search at commit (migrations/sqlite/0013_search_at_commit.sql
+/// says why): the rows the group's members noted in `search_pending` are
+/// indexed together, after the group's marker is known to be intact and
+/// before it commits, so the index is never behind committed rows.
+const INDEX_AND_COMMIT_GROUP: &str = "RELEASE writer_group; \
+     INSERT INTO messages_fts (rowid, body) \
+     SELECT m.id, m.body FROM search_pending p JOIN messages m ON m.id = p.id WHERE p.tbl = 'm'; \
+     INSERT INTO tickets_fts (rowid, subject) \
+     SELECT t.id, t.subject FROM search_pending p JOIN tickets t ON t.id = p.id WHERE p.tbl = 't'; \
+     DELETE FROM search_pending; \
+     COMMIT";
+
 impl GroupWriter {
     pub(super) fn new(pool: AnyPool, committed: Arc<Notify>, commits: Arc<AtomicU64>) -> Self {
         GroupWriter {
@@ -119,7 +144,14 @@ impl GroupWriter {
             committed,
             commits,
             groups_committed: Arc::new(AtomicU64::new(0)),
+            index_at_commit: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Says whether the database has the search tables that
+    /// [`INDEX_AND_COMMIT_GROUP`] fills.
+    pub(super) fn set_index_at_commit(&self, yes: bool) {
+        self.index_at_commit.store(yes, Ordering::Release);
     }
 
     pub(super) fn groups_committed(&self) -> u64 {
@@ -210,6 +242,8 @@ impl GroupWriter {
         };
         let statement = if group.members == 0 {
             "ROLLBACK"
+        } else if self.index_at_commit.load(Ordering::Acquire) {
+            INDEX_AND_COMMIT_GROUP
         } else {
             COMMIT_GROUP
         };

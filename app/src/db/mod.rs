@@ -181,6 +181,16 @@ impl Db {
             )),
             DbKind::Postgres => None,
         };
+        if let Some(writer) = &sqlite_writer {
+            // An already migrated file; a new one is told by `migrate`.
+            let indexes_at_commit = sqlx::query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_pending'",
+            )
+            .fetch_optional(&pool)
+            .await?
+            .is_some();
+            writer.set_index_at_commit(indexes_at_commit);
+        }
         Ok(Db {
             pool,
             sqlite_writer,
@@ -195,7 +205,15 @@ impl Db {
     /// Applies the migrations of this database's dialect.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self.kind {
-            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
+            DbKind::Sqlite => {
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(&self.pool)
+                    .await?;
+                if let Some(writer) = &self.sqlite_writer {
+                    writer.set_index_at_commit(true);
+                }
+                Ok(())
+            }
             DbKind::Postgres => {
                 sqlx::migrate!("../migrations/postgres")
                     .run(&self.pool)
