@@ -10,7 +10,7 @@
 -- index merge them again soon after. The insert triggers now only note the
 -- row in `search_pending`; the group's commit indexes every noted row in one
 -- statement per index and empties the table, inside the same transaction
--- (the statement is `INDEX_PENDING` in group_commit.rs). Search therefore
+-- (`INDEX_AND_COMMIT_GROUP` in app/src/db/group_commit.rs). Search therefore
 -- never sees a committed row missing from the index.
 --
 -- Between transactions the table is empty. A row inserted outside a commit
