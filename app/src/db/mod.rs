@@ -374,6 +374,11 @@ fn pool_options(kind: DbKind, connections: u32, extra: &'static str) -> AnyPoolO
         // dropped. A SQLite file cannot drop one, and there the ping is one
         // more round trip to the connection's worker thread per request.
         .test_before_acquire(kind == DbKind::Postgres)
+        // sqlx also pings each connection given back, to drain what a
+        // cancelled query left on a PostgreSQL socket. A SQLite worker runs
+        // commands in order and has nothing to drain: there the ping only
+        // cost a round trip per query (vendor/sqlx-core/AYUDA-PATCH.md).
+        .test_on_release(kind == DbKind::Postgres)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if kind == DbKind::Sqlite {
