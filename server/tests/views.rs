@@ -22,6 +22,7 @@ on_both_databases!(
     custom_view_counts_follow_ticket_changes,
     maintained_counts_agree_with_sql_for_every_filter_and_viewer,
     default_view_counts_include_the_callers_own_write_at_once,
+    view_list_follows_every_change_to_views_teams_and_preferences,
 );
 
 const DAY: i64 = 86_400_000;
@@ -686,6 +687,111 @@ async fn preferences_order_and_hide_views(app: TestApp) {
     assert_eq!(s, 422);
     let (_, again) = send(w.admin.get(app.url("/api/v1/me/views"))).await;
     assert_eq!(again, prefs);
+}
+
+/// Each server keeps every custom view and everyone's order of views with
+/// the workspace directory. A change to any of the tables involved shows on
+/// the caller's next list, even one made by hand in SQL, which is also how
+/// another server process's change looks to this one.
+async fn view_list_follows_every_change_to_views_teams_and_preferences(app: TestApp) {
+    let w = world(&app).await;
+    let bo = app.user("Bo Li", Role::Agent).await;
+    let (s, b) = send(
+        w.admin
+            .patch(app.url(&format!("/api/v1/users/{}", bo.id)))
+            .json(&json!({"teams": [{"id": w.team1, "main": true}]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let bo_c = app.signed_in_as(&bo).await;
+    // Bo's custom views as his list shows them: (name, hidden), in order.
+    let custom = || async {
+        let (s, list) = send(bo_c.get(app.url("/api/v1/views"))).await;
+        assert_eq!(s, 200, "{list}");
+        list["views"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["kind"] == "custom")
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap().to_string(),
+                    v["hidden"].as_bool().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let sql = |statement: &'static str, a: i64, b: i64| {
+        let db = app.state.db.pool().clone();
+        async move {
+            sqlx::query(statement)
+                .bind(a)
+                .bind(b)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+    assert_eq!(custom().await, vec![]);
+    let (s, view) = create_view(
+        &app,
+        &w.admin,
+        json!({"name": "Refunds", "sharing": "teams", "team_ids": [w.team1]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{view}");
+    let id = view["id"].as_i64().unwrap();
+    assert_eq!(custom().await, vec![("Refunds".to_string(), false)]);
+
+    // The view itself changes.
+    sql(
+        "UPDATE views SET name = 'Refund requests' WHERE id = $1 AND $2 = $2",
+        id,
+        0,
+    )
+    .await;
+    assert_eq!(custom().await, vec![("Refund requests".to_string(), false)]);
+    // Whom it is shared with changes: away from Bo's team, then to another.
+    sql(
+        "DELETE FROM view_teams WHERE view_id = $1 AND team_id = $2",
+        id,
+        w.team1,
+    )
+    .await;
+    assert_eq!(custom().await, vec![]);
+    sql(
+        "INSERT INTO view_teams (view_id, team_id) VALUES ($1, $2)",
+        id,
+        w.team2,
+    )
+    .await;
+    assert_eq!(custom().await, vec![]);
+    // Bo moves to that team.
+    sql(
+        "UPDATE team_members SET team_id = $1 WHERE user_id = $2",
+        w.team2,
+        bo.id,
+    )
+    .await;
+    assert_eq!(custom().await, vec![("Refund requests".to_string(), false)]);
+    // His own choice of views changes.
+    sql(
+        "INSERT INTO view_preferences (user_id, view_key, position, hidden) VALUES ($1, CAST($2 AS TEXT), 0, 1)",
+        bo.id,
+        id,
+    )
+    .await;
+    assert_eq!(custom().await, vec![("Refund requests".to_string(), true)]);
+    sql(
+        "UPDATE view_preferences SET hidden = 0 WHERE user_id = $1 AND $2 = $2",
+        bo.id,
+        0,
+    )
+    .await;
+    assert_eq!(custom().await, vec![("Refund requests".to_string(), false)]);
+    // And the view goes.
+    sql("DELETE FROM views WHERE id = $1 AND $2 = $2", id, 0).await;
+    assert_eq!(custom().await, vec![]);
 }
 
 async fn followers_and_mentions_views(app: TestApp) {

@@ -76,7 +76,7 @@ pub async fn set_view_preferences(
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
-        super::service::set_preferences(&state.db, &user, preferences).await?;
+        super::service::set_preferences(&state, &user, preferences).await?;
         super::service::summaries(&state, &user).await
     })
     .await

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::tickets::{SortKey, TicketPage, TicketQuery};
 use crate::users::service::required_text;
 use crate::users::User;
+use crate::workspace::directory::Directory;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -398,22 +399,19 @@ async fn count_where(
 const VIEW_SELECT: &str = "SELECT v.id, v.name, v.owner_id, u.name AS owner_name, v.sharing, \
     v.definition, v.version, v.updated_at FROM views v JOIN users u ON u.id = v.owner_id";
 
-/// May `actor` see the view (owned, or shared with them)? Admins see every
-/// shared view, so that they can maintain them.
-fn visibility_sql(sql: &mut SqlBuilder, actor: &User) {
-    sql.push(" AND (v.owner_id = ").bind_int(actor.id);
-    sql.push(" OR v.sharing = 'everyone'");
-    if actor.is_admin() {
-        sql.push(" OR v.sharing = 'teams'");
-    } else {
-        sql.push(
-            " OR (v.sharing = 'teams' AND v.id IN (SELECT vt.view_id FROM view_teams vt \
-             JOIN team_members tm ON tm.team_id = vt.team_id WHERE tm.user_id = ",
-        )
-        .bind_int(actor.id)
-        .push("))");
-    }
-    sql.push(")");
+/// May `actor`, a member of `actor_teams`, see the view: their own, or
+/// shared with them? Admins see every shared view, so that they can
+/// maintain them; collaborators see none.
+fn visible_to(view: &CustomView, actor: &User, actor_teams: &[i64]) -> bool {
+    actor.can_work_tickets()
+        && (view.owner_id == actor.id
+            || match view.sharing {
+                Sharing::Private => false,
+                Sharing::Everyone => true,
+                Sharing::Teams => {
+                    actor.is_admin() || view.team_ids.iter().any(|t| actor_teams.contains(t))
+                }
+            })
 }
 
 /// May `actor` change or delete the view? Its owner, and admins for shared
@@ -423,11 +421,8 @@ fn editable_by(actor: &User, owner_id: i64, sharing: Sharing) -> bool {
         && (owner_id == actor.id || (actor.is_admin() && sharing != Sharing::Private))
 }
 
-fn view_from_row(
-    row: &AnyRow,
-    actor: &User,
-    teams: &HashMap<i64, Vec<i64>>,
-) -> Result<CustomView, AppError> {
+/// A stored view; `editable` is left false, as it depends on who asks.
+fn view_from_row(row: &AnyRow, teams: &HashMap<i64, Vec<i64>>) -> Result<CustomView, AppError> {
     let id: i64 = row.try_get("id")?;
     let sharing: String = row.try_get("sharing")?;
     let sharing = Sharing::parse(&sharing).ok_or(AppError::Internal)?;
@@ -445,41 +440,68 @@ fn view_from_row(
             AppError::Internal
         })?,
         version: row.try_get("version")?,
-        editable: editable_by(actor, owner_id, sharing),
+        editable: false,
         updated_at: row.try_get("updated_at")?,
     })
 }
 
-/// The custom views `actor` may see, by name. Collaborators have none.
-pub async fn custom_views(db: &Db, actor: &User) -> Result<Vec<CustomView>, AppError> {
-    if !actor.can_work_tickets() {
-        return Ok(Vec::new());
+/// `view` as `actor` sees it: whether they may change it is theirs.
+fn as_seen_by(view: &CustomView, actor: &User) -> CustomView {
+    CustomView {
+        editable: editable_by(actor, view.owner_id, view.sharing),
+        ..view.clone()
     }
-    let mut sql = SqlBuilder::new(VIEW_SELECT);
-    sql.push(" WHERE 1 = 1");
-    visibility_sql(&mut sql, actor);
-    sql.push(" ORDER BY v.name, v.id");
-    let rows = sql.query().fetch_all(db.pool()).await?;
+}
+
+/// Every custom view, by name, for the workspace directory.
+pub async fn all_views(db: &Db) -> Result<Vec<CustomView>, AppError> {
+    let rows = sqlx::query(&format!("{VIEW_SELECT} ORDER BY v.name, v.id"))
+        .fetch_all(db.pool())
+        .await?;
     let teams = view_teams(db, None).await?;
-    rows.iter()
-        .map(|r| view_from_row(r, actor, &teams))
+    rows.iter().map(|r| view_from_row(r, &teams)).collect()
+}
+
+/// The custom views `actor` may see, by name, out of the directory.
+pub fn visible_views(directory: &Directory, actor: &User) -> Vec<CustomView> {
+    let actor_teams: Vec<i64> = directory
+        .teams
+        .iter()
+        .filter(|t| t.member_ids.contains(&actor.id))
+        .map(|t| t.id)
+        .collect();
+    directory
+        .views
+        .iter()
+        .filter(|v| visible_to(v, actor, &actor_teams))
+        .map(|v| as_seen_by(v, actor))
         .collect()
 }
 
-/// One custom view `actor` may see; "not found" otherwise.
+/// One custom view `actor` may see; "not found" otherwise. Read from the
+/// database, not the directory: the write paths check and answer with it.
 pub async fn get(db: &Db, actor: &User, id: i64) -> Result<CustomView, AppError> {
     if !actor.can_work_tickets() {
         return Err(AppError::not_found("View"));
     }
-    let mut sql = SqlBuilder::new(VIEW_SELECT);
-    sql.push(" WHERE v.id = ").bind_int(id);
-    visibility_sql(&mut sql, actor);
-    let row = sql
-        .query()
+    let row = sqlx::query(&format!("{VIEW_SELECT} WHERE v.id = $1"))
+        .bind(id)
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("View"))?;
-    view_from_row(&row, actor, &view_teams(db, Some(id)).await?)
+    let view = view_from_row(&row, &view_teams(db, Some(id)).await?)?;
+    let actor_teams: Vec<i64> = if view.sharing == Sharing::Teams {
+        sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1")
+            .bind(actor.id)
+            .fetch_all(db.pool())
+            .await?
+    } else {
+        Vec::new()
+    };
+    if !visible_to(&view, actor, &actor_teams) {
+        return Err(AppError::not_found("View"));
+    }
+    Ok(as_seen_by(&view, actor))
 }
 
 /// The teams each view is shared with: one view's, or every view's.
@@ -842,6 +864,7 @@ pub async fn tickets(
 /// The caller's views in their chosen order, each with its count.
 pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
     let db = &state.db;
+    let directory = state.directory.get(db).await?;
     let bucketed = match state.hub.current_buckets() {
         Some(buckets) => counts_from_buckets(&buckets, actor),
         None => counts(db, actor).await?,
@@ -892,7 +915,7 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
             custom: None,
         });
     }
-    for view in custom_views(db, actor).await? {
+    for view in visible_views(&directory, actor) {
         // Maintained counts are exact at any size; until the counter has
         // this version of the view, it is counted in SQL, up to the cap.
         let (count, exact) = match state
@@ -914,8 +937,7 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
             custom: Some(view),
         });
     }
-    let prefs = preferences(db, actor).await?;
-    Ok(apply_preferences(all, &prefs))
+    Ok(apply_preferences(all, &preferences(&directory, actor)))
 }
 
 /// Who a custom view's count is the same for: everyone who sees every
@@ -1089,43 +1111,53 @@ pub fn apply_preferences(mut views: Vec<ViewSummary>, prefs: &ViewPreferences) -
     views
 }
 
-/// The caller's stored choice and order of views.
-pub async fn preferences(db: &Db, actor: &User) -> Result<ViewPreferences, AppError> {
+/// The caller's stored choice and order of views, out of the directory.
+pub fn preferences(directory: &Directory, actor: &User) -> ViewPreferences {
+    directory
+        .view_preferences
+        .get(&actor.id)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Every user's stored choice and order of views, for the directory.
+pub async fn all_preferences(db: &Db) -> Result<HashMap<i64, ViewPreferences>, AppError> {
     let rows = sqlx::query(
-        "SELECT view_key, hidden FROM view_preferences WHERE user_id = $1 ORDER BY position",
+        "SELECT user_id, view_key, hidden FROM view_preferences ORDER BY user_id, position",
     )
-    .bind(actor.id)
     .fetch_all(db.pool())
     .await?;
-    let mut prefs = ViewPreferences::default();
+    let mut all: HashMap<i64, ViewPreferences> = HashMap::new();
     for r in rows {
         let key: String = r.try_get("view_key")?;
         let hidden: i64 = r.try_get("hidden")?;
         // A deleted custom view's key is simply skipped.
         if let Some(key) = ViewKey::parse(&key) {
+            let prefs = all.entry(r.try_get("user_id")?).or_default();
             prefs.order.push(key);
             if hidden != 0 {
                 prefs.hidden.push(key);
             }
         }
     }
-    Ok(prefs)
+    Ok(all)
 }
 
 /// Replaces the caller's choice and order of views. Every view named must
 /// be one of theirs.
 pub async fn set_preferences(
-    db: &Db,
+    state: &AppState,
     actor: &User,
     prefs: ViewPreferences,
 ) -> Result<(), AppError> {
+    let db = &state.db;
+    let directory = state.directory.get(db).await?;
     let mine: Vec<ViewKey> = ViewId::ALL
         .into_iter()
         .filter(|v| v.available_to(actor.role))
         .map(ViewKey::Default)
         .chain(
-            custom_views(db, actor)
-                .await?
+            visible_views(&directory, actor)
                 .into_iter()
                 .map(|v| ViewKey::Custom(v.id)),
         )

@@ -1,26 +1,37 @@
-//! The workspace directory: every active user, team and pipeline. Every
-//! workspace page sends all of them (the owner, team and status pickers),
-//! so each server keeps them in memory instead of reading them for each
-//! page.
+//! The workspace directory: every active user, team and pipeline, and every
+//! custom view with each user's choice of views. Every workspace page sends
+//! the first three (the owner, team and status pickers) and lists the
+//! caller's views, and every open workspace asks for its views again after
+//! each ticket change (their counts), so each server keeps all of them in
+//! memory instead of reading them for each request.
 //!
 //! The cache is kept honest by the database, not by the code that writes:
-//! triggers on the five tables move `directory_version` (migration 0012),
-//! and a page reads that one number before using the cached copy. A change
-//! made by another server process, or by hand in SQL, is therefore seen on
-//! the next page like one made here.
+//! triggers on the eight tables move `directory_version` (migrations 0012
+//! and 0014), and a request reads that one number before using the cached
+//! copy. A change made by another server process, or by hand in SQL, is
+//! therefore seen on the next request like one made here.
 
 use crate::db::Db;
 use crate::error::AppError;
 use crate::tickets::Pipeline;
 use crate::users::{Team, User};
+use crate::views::{CustomView, ViewPreferences};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The users, teams and pipelines as of one directory version.
+/// The users, teams, pipelines and views as of one directory version.
 #[derive(Debug)]
 pub struct Directory {
     pub users: Vec<User>,
     pub teams: Vec<Team>,
     pub pipelines: Vec<Pipeline>,
+    /// Every custom view, by name. Who may see or change each one depends
+    /// on who asks: see `views::service::visible_views` (`editable` is
+    /// false here).
+    pub views: Vec<CustomView>,
+    /// Each user's stored order and choice of views, by user id; a user
+    /// who never chose has none.
+    pub view_preferences: HashMap<i64, ViewPreferences>,
 }
 
 /// The newest directory this process has read, with its version.
@@ -48,6 +59,8 @@ impl DirectoryCache {
             users: crate::users::service::list(db).await?,
             teams: crate::users::service::list_teams(db).await?,
             pipelines: crate::tickets::service::pipelines(db).await?,
+            views: crate::views::service::all_views(db).await?,
+            view_preferences: crate::views::service::all_preferences(db).await?,
         });
         let mut slot = self.slot();
         // Two pages may refill at once; the newer version wins.

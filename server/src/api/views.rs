@@ -166,7 +166,8 @@ pub async fn preferences(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> ApiResult<Json<ViewPreferences>> {
-    Ok(Json(views::preferences(&state.db, &user).await?))
+    let directory = state.directory.get(&state.db).await?;
+    Ok(Json(views::preferences(&directory, &user)))
 }
 
 /// Sets which views the caller shows and in what order; answers their
@@ -178,7 +179,7 @@ pub async fn set_preferences(
     Caller(user): Caller,
     ApiJson(prefs): ApiJson<ViewPreferences>,
 ) -> ApiResult<Json<ViewList>> {
-    views::set_preferences(&state.db, &user, prefs).await?;
+    views::set_preferences(&state, &user, prefs).await?;
     Ok(Json(ViewList {
         views: views::summaries(&state, &user).await?,
     }))
