@@ -67,6 +67,7 @@ pub fn HelpDeskSettingsPage() -> impl IntoView {
     // hydration would pair it with another's value (see
     // `crate::workspace::Loads`).
     let meta = server_resource(|| (), |_| load_workspace());
+    let people = server_resource(|| (), |_| crate::users::settings::list_people());
     let epoch = RwSignal::new(0u32);
     let rules = server_resource(
         move || epoch.get(),
@@ -87,15 +88,21 @@ pub fn HelpDeskSettingsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match meta.await {
-                        Ok(Some(meta)) if meta.me.is_admin() => view! {
-                            <div data-testid="settings-page">
-                                <crate::routing::settings::RoutingSection meta=meta.clone() rules calendars epoch/>
-                                <crate::sla::settings::SlaSection meta=meta.clone() policies calendars epoch/>
-                                <crate::business_hours::editor::CalendarsSection calendars epoch/>
-                                <crate::users::settings::PeopleSection users=meta.users.clone()/>
-                            </div>
+                        Ok(Some(meta)) if meta.me.is_admin() => {
+                            let people = match people.await {
+                                Ok(users) => view! { <crate::users::settings::PeopleSection users/> }.into_any(),
+                                Err(e) => view! { <p class="form-error">{crate::error::server_error_message(&e)}</p> }.into_any(),
+                            };
+                            view! {
+                                <div data-testid="settings-page">
+                                    <crate::routing::settings::RoutingSection meta=meta.clone() rules calendars epoch/>
+                                    <crate::sla::settings::SlaSection meta=meta.clone() policies calendars epoch/>
+                                    <crate::business_hours::editor::CalendarsSection calendars epoch/>
+                                    {people}
+                                </div>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                         Ok(Some(_)) => not_allowed(),
                         Ok(None) => view! { <leptos_router::components::Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="form-error">{crate::error::server_error_message(&e)}</p> }.into_any(),

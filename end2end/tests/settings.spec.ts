@@ -3,7 +3,8 @@ import { test, expect, signedIn } from './fixtures';
 // Help desk settings in the browser: an admin rearranges the ticket
 // sidebar while an agent has a ticket open (the agent's sidebar follows
 // without a reload), an SLA policy set in Settings shows on a new ticket
-// at once, and agents and collaborators find no settings to open.
+// at once with everyone's hours and capacity listed, and agents and
+// collaborators find no settings to open.
 
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
 const ANA = { email: 'ana@ayuda.example', password: 'ayuda-demo' };
@@ -55,6 +56,11 @@ test('an admin reorders the sidebar and an agent sees it change on the open tick
 test('an SLA policy from Settings shows on a new ticket and in the SLA views', async ({ browser, watch }) => {
   const admin = await signedIn(browser, watch, ADMIN);
   await admin.getByTestId('settings-help-desk').click();
+  // People's settings come with the page (the workspace's own list of
+  // users leaves them out); collaborators have no seat to set.
+  const people = admin.getByTestId('people');
+  await expect(people).toContainText('Ana Ruiz');
+  await expect(people).not.toContainText('Eli Moreau');
   const form = admin.getByTestId('sla-form');
   await form.getByTestId('sla-name').fill('E2E low priority');
   await form.getByLabel('Low').check();

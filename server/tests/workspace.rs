@@ -248,6 +248,31 @@ async fn server_functions_enforce_roles(app: TestApp) {
         .await
         .unwrap();
     assert!(res.status().is_success());
+    // Every page's list of users leaves their settings out; the settings
+    // page's own list, with them, is for super admins.
+    let (status, meta) = send(client.post(app.url("/rpc/load_workspace"))).await;
+    assert_eq!(status, 200, "{meta}");
+    let boss = meta["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["role"] == "super_admin")
+        .unwrap_or_else(|| panic!("no admin in {meta}"));
+    for setting in ["email", "access", "timezone", "working_hours", "capacity"] {
+        assert!(boss.get(setting).is_none(), "{setting} in {boss}");
+    }
+    assert_eq!(boss["availability"], "available", "{boss}");
+    let (status, body) = send(client.post(app.url("/rpc/list_people"))).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, people) = send(admin.post(app.url("/rpc/list_people"))).await;
+    assert_eq!(status, 200, "{people}");
+    let eli_entry = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "Eli Moreau")
+        .unwrap_or_else(|| panic!("no Eli in {people}"));
+    assert!(eli_entry.get("access").is_some(), "{eli_entry}");
     // Signed out: every server function refuses.
     let anon = app.browser();
     let res = anon

@@ -49,6 +49,11 @@ impl Role {
             Role::Collaborator => "Collaborator",
         }
     }
+
+    /// Create tickets, reply, edit properties: agents and admins.
+    pub fn can_work_tickets(self) -> bool {
+        matches!(self, Role::SuperAdmin | Role::Agent)
+    }
 }
 
 /// A signed-in person, as the services see them.
@@ -75,6 +80,37 @@ pub struct User {
     /// The most open tickets routing gives them.
     #[serde(default)]
     pub capacity: Capacity,
+}
+
+/// A colleague as every workspace page knows them: a name for the owner
+/// pickers and an availability dot. Their settings (access, hours,
+/// capacity) are sent only to the settings page, for super admins
+/// (`users::settings::list_people`); every page carries this list, so it
+/// stays small.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teammate {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub availability: Availability,
+}
+
+impl Teammate {
+    /// May they own tickets (see [`Role::can_work_tickets`])?
+    pub fn can_work_tickets(&self) -> bool {
+        self.role.can_work_tickets()
+    }
+}
+
+impl From<&User> for Teammate {
+    fn from(user: &User) -> Self {
+        Teammate {
+            id: user.id,
+            name: user.name.clone(),
+            role: user.role,
+            availability: user.availability,
+        }
+    }
 }
 
 fn utc() -> String {
@@ -120,7 +156,7 @@ impl Availability {
 impl User {
     /// Create tickets, reply, edit properties: agents and admins.
     pub fn can_work_tickets(&self) -> bool {
-        matches!(self.role, Role::SuperAdmin | Role::Agent)
+        self.role.can_work_tickets()
     }
 
     pub fn is_admin(&self) -> bool {

@@ -20,6 +20,18 @@ pub async fn update_user_settings(id: i64, patch: UserPatch) -> Result<User, Ser
     .await
 }
 
+/// Every active user with their settings, for the people section (super
+/// admins only: the workspace's own list of users leaves settings out).
+#[server(prefix = "/rpc", endpoint = "list_people")]
+pub async fn list_people() -> Result<Vec<User>, ServerFnError> {
+    crate::error::server_fn(async move {
+        let user = crate::auth::require_user().await?;
+        let state = crate::state::app_state()?;
+        super::service::list_with_settings(&state.db, &user).await
+    })
+    .await
+}
+
 /// One person's row, with an inline form.
 #[component]
 fn PersonRow(user: User) -> impl IntoView {

@@ -14,7 +14,7 @@
 use crate::db::Db;
 use crate::error::AppError;
 use crate::tickets::Pipeline;
-use crate::users::{Team, User};
+use crate::users::{Team, Teammate};
 use crate::views::{CustomView, ViewPreferences};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex};
 /// The users, teams, pipelines and views as of one directory version.
 #[derive(Debug)]
 pub struct Directory {
-    pub users: Vec<User>,
+    /// Every active user, by name.
+    pub teammates: Vec<Teammate>,
     pub teams: Vec<Team>,
     pub pipelines: Vec<Pipeline>,
     /// Every custom view, by name. Who may see or change each one depends
@@ -56,7 +57,11 @@ impl DirectoryCache {
             }
         }
         let directory = Arc::new(Directory {
-            users: crate::users::service::list(db).await?,
+            teammates: crate::users::service::list(db)
+                .await?
+                .iter()
+                .map(Teammate::from)
+                .collect(),
             teams: crate::users::service::list_teams(db).await?,
             pipelines: crate::tickets::service::pipelines(db).await?,
             views: crate::views::service::all_views(db).await?,

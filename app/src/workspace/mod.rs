@@ -22,7 +22,7 @@ use crate::tickets::create::CreatePanel;
 use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
 use crate::tickets::{Pipeline, TicketPage};
-use crate::users::{Team, User};
+use crate::users::{Team, Teammate, User};
 use crate::views::api::list_views;
 use crate::views::editor::{CustomizeViews, ViewEditor, ViewPanel};
 use crate::views::{Column, Layout, ViewKey, ViewSummary};
@@ -37,7 +37,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceMeta {
     pub me: User,
-    pub users: Vec<User>,
+    /// Every active user, for the pickers; `me`'s own settings are above.
+    pub users: Vec<Teammate>,
     pub teams: Vec<Team>,
     pub pipelines: Vec<Pipeline>,
     /// The event sequence number the page was rendered at: the live
@@ -60,7 +61,7 @@ pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
         Ok(Some(WorkspaceMeta {
             event_seq,
             me,
-            users: directory.users.clone(),
+            users: directory.teammates.clone(),
             teams: directory.teams.clone(),
             pipelines: directory.pipelines.clone(),
         }))
