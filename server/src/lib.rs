@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(context_state.clone());
                 provide_context(app::auth::RequestCaller::default());
+                provide_context(app::workspace::directory::RequestDirectory::default());
             },
             move || shell(options.clone()),
         )

@@ -687,6 +687,29 @@ async fn preferences_order_and_hide_views(app: TestApp) {
     assert_eq!(s, 422);
     let (_, again) = send(w.admin.get(app.url("/api/v1/me/views"))).await;
     assert_eq!(again, prefs);
+
+    // The workspace's server functions read the views once per request;
+    // the one that changes the order answers with the new order, not the
+    // one its request started from.
+    let (s, before) = send(w.admin.post(app.url("/rpc/list_views"))).await;
+    assert_eq!(s, 200, "{before}");
+    assert_eq!(before[0]["id"], json!(id));
+    let (s, after) = send(
+        w.admin
+            .post(app.url("/rpc/set_view_preferences"))
+            .json(&json!({"preferences": {"order": ["mine", id], "hidden": []}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{after}");
+    assert_eq!(after[0]["id"], "mine");
+    assert_eq!(after[1]["id"], json!(id));
+    assert!(after
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["hidden"] == json!(false)));
+    let (_, listed) = send(w.admin.post(app.url("/rpc/list_views"))).await;
+    assert_eq!(listed, after);
 }
 
 /// Each server keeps every custom view and everyone's order of views with

@@ -12,7 +12,8 @@ pub async fn list_views() -> Result<Vec<ViewSummary>, ServerFnError> {
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
-        super::service::summaries(&state, &user).await
+        let directory = crate::workspace::directory::for_request(&state).await?;
+        super::service::summaries(&state, &directory, &user).await
     })
     .await
 }
@@ -77,7 +78,9 @@ pub async fn set_view_preferences(
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
         super::service::set_preferences(&state, &user, preferences).await?;
-        super::service::summaries(&state, &user).await
+        // Read after the change, not the request's copy: it shows the new order.
+        let directory = state.directory.get(&state.db).await?;
+        super::service::summaries(&state, &directory, &user).await
     })
     .await
 }

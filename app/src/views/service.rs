@@ -861,10 +861,14 @@ pub async fn tickets(
     crate::tickets::service::list(db, actor, &q).await
 }
 
-/// The caller's views in their chosen order, each with its count.
-pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary>, AppError> {
+/// The caller's views in their chosen order, each with its count, as of
+/// `directory` (custom views and the caller's choice of them come from it).
+pub async fn summaries(
+    state: &AppState,
+    directory: &Directory,
+    actor: &User,
+) -> Result<Vec<ViewSummary>, AppError> {
     let db = &state.db;
-    let directory = state.directory.get(db).await?;
     let bucketed = match state.hub.current_buckets() {
         Some(buckets) => counts_from_buckets(&buckets, actor),
         None => counts(db, actor).await?,
@@ -915,7 +919,7 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
             custom: None,
         });
     }
-    for view in visible_views(&directory, actor) {
+    for view in visible_views(directory, actor) {
         // Maintained counts are exact at any size; until the counter has
         // this version of the view, it is counted in SQL, up to the cap.
         let (count, exact) = match state
@@ -937,7 +941,7 @@ pub async fn summaries(state: &AppState, actor: &User) -> Result<Vec<ViewSummary
             custom: Some(view),
         });
     }
-    Ok(apply_preferences(all, &preferences(&directory, actor)))
+    Ok(apply_preferences(all, &preferences(directory, actor)))
 }
 
 /// Who a custom view's count is the same for: everyone who sees every

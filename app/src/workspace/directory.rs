@@ -79,3 +79,31 @@ impl DirectoryCache {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// The directory one request works from, read at most once per request.
+///
+/// A workspace page asks for the directory twice while it renders (the
+/// pickers in `load_workspace`, the caller's views in `list_views`), and
+/// each ask costs the version read above. The server provides a fresh one
+/// per request (see `server::router`), as it does `auth::RequestCaller`.
+#[derive(Clone, Default)]
+pub struct RequestDirectory(Arc<tokio::sync::OnceCell<Arc<Directory>>>);
+
+/// The directory for the current page render or server function: the same
+/// copy for every read in one request, and as new as the request's first
+/// read. Outside a request (REST handlers, tests), the cache's current copy.
+///
+/// Only for requests that read: a request that changes users, teams,
+/// pipelines or views and then reads them back must use
+/// `DirectoryCache::get` after its change, or it answers with what was
+/// there before.
+pub async fn for_request(state: &crate::state::AppState) -> Result<Arc<Directory>, AppError> {
+    match leptos::prelude::use_context::<RequestDirectory>() {
+        Some(cell) => cell
+            .0
+            .get_or_try_init(|| state.directory.get(&state.db))
+            .await
+            .cloned(),
+        None => state.directory.get(&state.db).await,
+    }
+}

@@ -57,7 +57,7 @@ pub async fn load_workspace() -> Result<Option<WorkspaceMeta>, ServerFnError> {
         let state = crate::state::app_state()?;
         // Read before the data: anything committed later is replayed.
         let event_seq = state.hub.published_seq();
-        let directory = state.directory.get(&state.db).await?;
+        let directory = directory::for_request(&state).await?;
         Ok(Some(WorkspaceMeta {
             event_seq,
             me,

@@ -38,8 +38,9 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> ApiResult<Json<ViewList>> {
+    let directory = state.directory.get(&state.db).await?;
     Ok(Json(ViewList {
-        views: views::summaries(&state, &user).await?,
+        views: views::summaries(&state, &directory, &user).await?,
     }))
 }
 
@@ -180,8 +181,9 @@ pub async fn set_preferences(
     ApiJson(prefs): ApiJson<ViewPreferences>,
 ) -> ApiResult<Json<ViewList>> {
     views::set_preferences(&state, &user, prefs).await?;
+    let directory = state.directory.get(&state.db).await?;
     Ok(Json(ViewList {
-        views: views::summaries(&state, &user).await?,
+        views: views::summaries(&state, &directory, &user).await?,
     }))
 }
 
