@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/tools/node_modules/.bin:$(PATH)
 
 run:
 	scripts/install-tools.sh
-	cargo leptos serve --release
+	cargo leptos serve --release --split
 
 test:
 	scripts/test.sh
@@ -21,7 +21,7 @@ bench:
 
 build:
 	scripts/install-tools.sh
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 lint:
 	cargo fmt --all --check

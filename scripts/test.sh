@@ -15,7 +15,7 @@ scripts/install-tools.sh
 scripts/install-test-deps.sh
 
 echo "==> Building the release app (server + WASM)"
-cargo leptos build --release
+cargo leptos build --release --split
 
 tmp=$(mktemp -d /tmp/ayuda-test.XXXXXX)
 chmod 755 "$tmp"

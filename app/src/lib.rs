@@ -16,6 +16,7 @@ pub mod channels;
 pub mod contacts;
 pub mod error;
 pub mod events;
+pub mod lazy_pages;
 pub mod messages;
 pub mod resource;
 pub mod routing;
@@ -80,9 +81,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
                 <Route path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async/>
-                <Route path=path!("/settings/channels") view=channels::settings::ChannelsPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings/help-desk") view=settings::HelpDeskSettingsPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings/sidebar") view=sidebar::editor::SidebarEditorPage ssr=SsrMode::Async/>
+                // Settings pages come in their own WASM chunks (see lazy_pages).
+                <Route path=path!("/settings/channels") view=lazy_pages::ChannelsSettings ssr=SsrMode::Async/>
+                <Route path=path!("/settings/help-desk") view=lazy_pages::HelpDeskSettings ssr=SsrMode::Async/>
+                <Route path=path!("/settings/sidebar") view=lazy_pages::SidebarSettings ssr=SsrMode::Async/>
                 <Route
                     path=path!("/views/:view/tickets/:number")
                     view=workspace::Workspace

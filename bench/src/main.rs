@@ -894,6 +894,21 @@ async fn main() {
             );
         }
     }
+    // The settings pages' chunks, which the browser fetches only with a
+    // settings page (app::lazy_pages); the manifest names the current ones.
+    if let Some(chunks) = split_chunks("target/site/pkg") {
+        let br: f64 = chunks
+            .iter()
+            .filter_map(|c| compressed_size("brotli", &["-q", "11", "-c"], c))
+            .sum();
+        r.add(
+            "WASM chunks loaded on demand (settings pages), brotli",
+            br / 1024.0,
+            "KiB",
+            None,
+            None,
+        );
+    }
 
     std::fs::create_dir_all(&a.out).ok();
     let json = serde_json::to_string_pretty(&r.0).expect("json");
@@ -918,6 +933,21 @@ async fn main() {
     }
     std::fs::write(format!("{}/results.md", a.out), &md).expect("write results.md");
     println!("\nwrote {0}/results.json and {0}/results.md", a.out);
+}
+
+/// The WASM chunks of a `--split` build in `pkg`, from its manifest (which
+/// lists, for each lazy function, the chunks it needs).
+fn split_chunks(pkg: &str) -> Option<Vec<String>> {
+    let manifest = std::fs::read_to_string(format!("{pkg}/__wasm_split_manifest.json")).ok()?;
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&manifest).ok()?;
+    let chunks: std::collections::BTreeSet<String> = manifest.into_values().flatten().collect();
+    Some(
+        chunks
+            .into_iter()
+            .map(|c| format!("{pkg}/{c}.wasm"))
+            .collect(),
+    )
 }
 
 /// POSTs `body` and returns the JSON answer, or `None` if the request or its

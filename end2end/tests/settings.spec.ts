@@ -104,3 +104,34 @@ test('agents and collaborators find no settings', async ({ browser, watch }) => 
     }
   }
 });
+
+test('settings code comes only with a settings page, and such a page loaded directly hydrates', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const wasm: string[] = [];
+  admin.on('request', (r) => {
+    if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname);
+  });
+
+  // The workspace loads the main bundle and none of the settings chunks.
+  await admin.reload();
+  await expect(admin.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  expect(wasm).toEqual(['/pkg/ayuda.wasm']);
+
+  // Loaded directly, the sidebar editor fetches its chunk before hydrating:
+  // its buttons then work in the browser, and the preview follows them.
+  wasm.length = 0;
+  await admin.goto('/settings/sidebar');
+  const cards = admin.getByTestId('layout-card');
+  await expect(cards.first()).toBeVisible();
+  expect(wasm.some((p) => p.includes('split_sidebar_editor_page'))).toBe(true);
+  expect(wasm.some((p) => p.includes('split_help_desk_settings_page'))).toBe(false);
+  const preview = admin.getByTestId('layout-preview').locator('section.card > h3');
+  const before = await preview.allTextContents();
+  await cards.nth(1).getByTestId('card-up').click();
+  await expect(preview).toHaveText([before[1], before[0], ...before.slice(2)]);
+
+  // A link to another settings page shows it once its own chunk is in.
+  await admin.getByRole('link', { name: 'Help desk' }).click();
+  await expect(admin.getByTestId('settings-page')).toBeVisible();
+  expect(wasm.some((p) => p.includes('split_help_desk_settings_page'))).toBe(true);
+});
