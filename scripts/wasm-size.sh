@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the size of the release WASM bundle every page loads (raw, gzip -9
-# and brotli -q 11), then of the chunks only the settings pages load.
+# and brotli -q 11), then of the chunks split out of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm=target/site/pkg/ayuda.wasm
@@ -12,8 +12,21 @@ js=$(stat -c %s target/site/pkg/ayuda.js)
 printf 'WASM bundle: %d bytes raw, %d gzip, %d brotli (JS glue %d bytes)\n' "$raw" "$gz" "$br" "$js"
 manifest=target/site/pkg/__wasm_split_manifest.json
 if [ -f "$manifest" ]; then
-  chunks=$(grep -o '"[a-z0-9_]*"' "$manifest" | tr -d '"' | sort -u | grep -v -x -F "$(grep -o '"[a-z0-9_]*":' "$manifest" | tr -d '":')")
-  total=0
-  for c in $chunks; do total=$((total + $(brotli -q 11 -c "target/site/pkg/$c.wasm" | wc -c))); done
-  printf 'WASM chunks loaded on demand (settings pages): %d files, %d brotli\n' "$(echo "$chunks" | wc -w)" "$total"
+  # Chunks split out of it (app/src/on_demand.rs), from the manifest that
+  # lists the chunks each lazy function needs: the workspace panels' (fetched
+  # once the workspace is interactive) and those only settings pages
+  # (functions named *_page_<hash>) need.
+  python3 - "$manifest" <<'PY'
+import json, os, subprocess, sys
+manifest = json.load(open(sys.argv[1]))
+pkg = os.path.dirname(sys.argv[1])
+is_page = lambda f: f.rsplit('_', 1)[0].endswith('_page')
+panels = {c for f, cs in manifest.items() if not is_page(f) for c in cs}
+pages = {c for f, cs in manifest.items() if is_page(f) for c in cs} - panels
+def brotli(chunks):
+    return sum(len(subprocess.run(['brotli', '-q', '11', '-c', f'{pkg}/{c}.wasm'],
+                                  capture_output=True, check=True).stdout) for c in chunks)
+print(f'WASM chunks of the workspace panels: {len(panels)} files, {brotli(panels)} brotli')
+print(f'WASM chunks only settings pages fetch: {len(pages)} files, {brotli(pages)} brotli')
+PY
 fi

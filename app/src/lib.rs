@@ -16,8 +16,8 @@ pub mod channels;
 pub mod contacts;
 pub mod error;
 pub mod events;
-pub mod lazy_pages;
 pub mod messages;
+pub mod on_demand;
 pub mod resource;
 pub mod routing;
 pub mod search;
@@ -81,10 +81,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
                 <Route path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async/>
-                // Settings pages come in their own WASM chunks (see lazy_pages).
-                <Route path=path!("/settings/channels") view=lazy_pages::ChannelsSettings ssr=SsrMode::Async/>
-                <Route path=path!("/settings/help-desk") view=lazy_pages::HelpDeskSettings ssr=SsrMode::Async/>
-                <Route path=path!("/settings/sidebar") view=lazy_pages::SidebarSettings ssr=SsrMode::Async/>
+                // Settings pages come in their own WASM chunks (see on_demand).
+                <Route path=path!("/settings/channels") view=on_demand::ChannelsSettings ssr=SsrMode::Async/>
+                <Route path=path!("/settings/help-desk") view=on_demand::HelpDeskSettings ssr=SsrMode::Async/>
+                <Route path=path!("/settings/sidebar") view=on_demand::SidebarSettings ssr=SsrMode::Async/>
                 <Route
                     path=path!("/views/:view/tickets/:number")
                     view=workspace::Workspace

@@ -894,20 +894,23 @@ async fn main() {
             );
         }
     }
-    // The settings pages' chunks, which the browser fetches only with a
-    // settings page (app::lazy_pages); the manifest names the current ones.
-    if let Some(chunks) = split_chunks("target/site/pkg") {
-        let br: f64 = chunks
-            .iter()
-            .filter_map(|c| compressed_size("brotli", &["-q", "11", "-c"], c))
-            .sum();
-        r.add(
-            "WASM chunks loaded on demand (settings pages), brotli",
-            br / 1024.0,
-            "KiB",
-            None,
-            None,
-        );
+    // The chunks split out of that bundle (app::on_demand): the workspace
+    // fetches its panels' chunks once it is interactive; the settings
+    // pages' chunks come only with a settings page.
+    if let Some((panels, settings)) = split_chunks("target/site/pkg") {
+        for (name, chunks) in [
+            (
+                "WASM fetched once the workspace is interactive (panels), brotli",
+                panels,
+            ),
+            ("WASM fetched only with a settings page, brotli", settings),
+        ] {
+            let br: f64 = chunks
+                .iter()
+                .filter_map(|c| compressed_size("brotli", &["-q", "11", "-c"], c))
+                .sum();
+            r.add(name, br / 1024.0, "KiB", None, None);
+        }
     }
 
     std::fs::create_dir_all(&a.out).ok();
@@ -936,18 +939,35 @@ async fn main() {
 }
 
 /// The WASM chunks of a `--split` build in `pkg`, from its manifest (which
-/// lists, for each lazy function, the chunks it needs).
-fn split_chunks(pkg: &str) -> Option<Vec<String>> {
+/// lists, for each lazy function, the chunks it needs): those the
+/// workspace panels need, and those only the settings pages (functions
+/// named `*_page`) need.
+fn split_chunks(pkg: &str) -> Option<(Vec<String>, Vec<String>)> {
+    use std::collections::{BTreeMap, BTreeSet};
     let manifest = std::fs::read_to_string(format!("{pkg}/__wasm_split_manifest.json")).ok()?;
-    let manifest: std::collections::BTreeMap<String, Vec<String>> =
-        serde_json::from_str(&manifest).ok()?;
-    let chunks: std::collections::BTreeSet<String> = manifest.into_values().flatten().collect();
-    Some(
+    let manifest: BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest).ok()?;
+    let is_page = |function: &str| {
+        function
+            .rsplit_once('_')
+            .is_some_and(|(name, _hash)| name.ends_with("_page"))
+    };
+    let mut panels = BTreeSet::new();
+    let mut settings = BTreeSet::new();
+    for (function, chunks) in manifest {
+        if is_page(&function) {
+            settings.extend(chunks);
+        } else {
+            panels.extend(chunks);
+        }
+    }
+    let paths = |chunks: BTreeSet<String>| {
         chunks
             .into_iter()
             .map(|c| format!("{pkg}/{c}.wasm"))
-            .collect(),
-    )
+            .collect::<Vec<_>>()
+    };
+    let settings_only: BTreeSet<String> = settings.difference(&panels).cloned().collect();
+    Some((paths(panels), paths(settings_only)))
 }
 
 /// POSTs `body` and returns the JSON answer, or `None` if the request or its

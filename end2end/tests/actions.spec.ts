@@ -64,6 +64,27 @@ test('search as one types, with highlighted snippets, and the Ctrl-K palette', a
   await expect(page).toHaveURL(new RegExp(`/tickets/${t.number}$`));
 });
 
+test('a panel whose code cannot be fetched says so, and opens once it can', async ({ page }) => {
+  // The panels' code comes in chunks fetched after hydration (app::on_demand);
+  // here the server answers 503 for every chunk.
+  const chunks = /\/pkg\/(chunk|split)_[^/]*\.wasm$/;
+  await page.route(chunks, (r) => r.fulfill({ status: 503, body: '' }));
+  await signIn(page);
+  await page.keyboard.press('Control+k');
+  const notice = page.getByTestId('panel-unavailable');
+  await expect(notice).toContainText('could not be loaded');
+  await notice.getByRole('button', { name: 'Close' }).click();
+  await expect(notice).toHaveCount(0);
+
+  // Back online, the same key opens the palette, and it works.
+  await page.unroute(chunks);
+  await page.keyboard.press('Control+k');
+  await expect(page.getByTestId('palette')).toBeVisible();
+  await page.getByTestId('palette-input').fill('closed');
+  await expect(page.getByTestId('palette-item').first()).toContainText('Closed');
+  await expect(notice).toHaveCount(0);
+});
+
 test('merge two tickets, then unmerge; split entries into a new ticket', async ({ page }) => {
   await signIn(page);
   const a = await ticket(page, 'Router blinking red', 'My router blinks red since Monday', 'kim@router.test');

@@ -41,7 +41,8 @@ export { expect };
 export type { Page };
 
 /// A second person, signed in in a browser context of their own (a separate
-/// session), on a hydrated workspace with its live connection up.
+/// session), on a hydrated workspace with its live connection up and its
+/// panels' code in.
 export async function signedIn(
   browser: Browser,
   watch: (page: Page) => Page,
@@ -56,5 +57,8 @@ export async function signedIn(
   await expect(page).toHaveURL(/\/views\/[a-z]+$/);
   await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
   await expect(page.getByTestId('connection')).toContainText('Live');
+  // The panels' code, fetched after hydration, is in too (a test that then
+  // cuts the network is not racing it).
+  await expect(page.locator('.workspace[data-panels=loaded]')).toBeVisible();
   return page;
 }

@@ -105,17 +105,22 @@ test('agents and collaborators find no settings', async ({ browser, watch }) => 
   }
 });
 
-test('settings code comes only with a settings page, and such a page loaded directly hydrates', async ({ browser, watch }) => {
+test('panel code comes after hydration, settings code only with a settings page, and such a page loaded directly hydrates', async ({ browser, watch }) => {
   const admin = await signedIn(browser, watch, ADMIN);
   const wasm: string[] = [];
   admin.on('request', (r) => {
     if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname);
   });
 
-  // The workspace loads the main bundle and none of the settings chunks.
+  // The workspace hydrates with the main bundle alone, then fetches the
+  // chunks of its panels (palette, create, merge, view editor) and none of
+  // the settings pages' chunks.
   await admin.reload();
   await expect(admin.locator('.workspace[data-hydrated=true]')).toBeVisible();
-  expect(wasm).toEqual(['/pkg/ayuda.wasm']);
+  expect(wasm[0]).toBe('/pkg/ayuda.wasm');
+  await expect.poll(() => wasm.some((p) => p.includes('split_panel_customize_views'))).toBe(true);
+  expect(wasm.some((p) => p.includes('split_panel_command_palette'))).toBe(true);
+  expect(wasm.filter((p) => p.includes('_page'))).toEqual([]);
 
   // Loaded directly, the sidebar editor fetches its chunk before hydrating:
   // its buttons then work in the browser, and the preview follows them.

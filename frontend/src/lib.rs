@@ -4,14 +4,14 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // A settings page's code is a chunk of its own (app::lazy_pages), which
+    // A settings page's code is a chunk of its own (app::on_demand), which
     // must be here before hydration reaches the page; any other page
     // hydrates at once (the future is ready on its first poll).
     let path = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();
     wasm_bindgen_futures::spawn_local(async move {
-        app::lazy_pages::load_code_for(&path).await;
+        app::on_demand::load_code_for(&path).await;
         leptos::mount::hydrate_body(app::App);
     });
 }

@@ -18,13 +18,12 @@ use crate::messages::NewEntryKind;
 use crate::resource::{server_resource, ServerResource};
 use crate::tickets::api::TicketDetail;
 use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
-use crate::tickets::create::CreatePanel;
 use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
 use crate::tickets::{Pipeline, TicketPage};
 use crate::users::{Team, Teammate, User};
 use crate::views::api::list_views;
-use crate::views::editor::{CustomizeViews, ViewEditor, ViewPanel};
+use crate::views::editor::ViewPanel;
 use crate::views::{Column, Layout, ViewKey, ViewSummary};
 use leptos::html;
 use leptos::prelude::*;
@@ -429,6 +428,17 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
     // the app rather than by plain links.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Then the code of the panels that open on a click or a key (see
+    // on_demand); `data-panels` says when it is all in.
+    let panels_loaded = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if crate::on_demand::load_workspace_panels().await {
+                panels_loaded.try_set(true);
+            }
+        })
+    });
     // Table and board views use the whole width; a ticket opens in their
     // place.
     let layout_class = move || {
@@ -450,7 +460,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
     };
 
     view! {
-        <div class=layout_class data-hydrated=move || hydrated.get().to_string()>
+        <div class=layout_class data-hydrated=move || hydrated.get().to_string() data-panels=move || panels_loaded.get().then_some("loaded")>
             <nav class="views" aria-label="Views">
                 <div class="brand">"Ayuda"</div>
                 <Transition fallback=|| ()>
@@ -504,20 +514,20 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
             <TicketList/>
             <TicketPane/>
             <Show when=move || ws.show_create.get()>
-                <CreatePanel/>
+                {crate::on_demand::create_ticket_panel()}
             </Show>
             <Show when=move || ws.show_help.get()>
                 <shortcuts::HelpOverlay/>
             </Show>
             <Show when=move || ws.show_palette.get()>
-                <crate::search::palette::CommandPalette/>
+                {crate::on_demand::command_palette_panel()}
             </Show>
             {move || match ws.view_panel.get() {
                 ViewPanel::Closed => ().into_any(),
-                ViewPanel::Edit(editing) => view! { <ViewEditor editing/> }.into_any(),
+                ViewPanel::Edit(editing) => crate::on_demand::view_editor_panel(editing),
                 ViewPanel::Customize => {
                     let all = views.get().and_then(|r| r.ok()).unwrap_or_default();
-                    view! { <CustomizeViews views=all/> }.into_any()
+                    crate::on_demand::customize_views_panel(all)
                 }
             }}
         </div>

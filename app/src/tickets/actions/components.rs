@@ -64,16 +64,17 @@ pub fn TicketActions(ticket: Ticket, split: SplitMode) -> impl IntoView {
             <span class="form-error" role="alert" data-testid="action-error">{move || failure_message(trash.value().get())}</span>
         </div>
         <Show when=move || merging.get()>
-            <MergeDialog primary=ticket.clone() close=move || merging.set(false)/>
+            {crate::on_demand::merge_dialog_panel(ticket.clone(), merging)}
         </Show>
     }
     .into_any()
 }
 
 /// Pick the tickets to merge into `primary`: search by words or number,
-/// tick, confirm.
+/// tick, confirm. Closing it sets `open` to false.
 #[component]
-fn MergeDialog(primary: Ticket, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn MergeDialog(primary: Ticket, open: RwSignal<bool>) -> impl IntoView {
+    let close = move || open.set(false);
     let ws = expect_context::<Ws>();
     let merge = ServerAction::<MergeTickets>::new();
     refresh_on_success(ws, merge);
