@@ -15,12 +15,12 @@ if [ -f "$manifest" ]; then
   # Chunks split out of it (app/src/on_demand.rs), from the manifest that
   # lists the chunks each lazy function needs: the workspace panels' (fetched
   # once the workspace is interactive) and those only settings pages
-  # (functions named *_page_<hash>) need.
+  # (functions named page_*) need.
   python3 - "$manifest" <<'PY'
 import json, os, subprocess, sys
 manifest = json.load(open(sys.argv[1]))
 pkg = os.path.dirname(sys.argv[1])
-is_page = lambda f: f.rsplit('_', 1)[0].endswith('_page')
+is_page = lambda f: f.startswith('page_')
 panels = {c for f, cs in manifest.items() if not is_page(f) for c in cs}
 pages = {c for f, cs in manifest.items() if is_page(f) for c in cs} - panels
 def brotli(chunks):

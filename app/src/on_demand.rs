@@ -2,8 +2,8 @@
 //!
 //! Every page loads one WASM bundle before it becomes interactive, so what
 //! goes into that bundle delays every page. Two kinds of code are split out
-//! of it (`cargo leptos build --split`), each as a `#[lazy]` function that
-//! the build puts into a chunk of its own; calling it in the browser first
+//! of it (`cargo leptos build --split`), each as a split function that the
+//! build puts into a chunk of its own; calling it in the browser first
 //! fetches that chunk:
 //!
 //! - **Settings pages.** They are for super admins, now and then. The server
@@ -19,6 +19,13 @@
 //!   workspace fetches their chunks once it is hydrated
 //!   ([`load_workspace_panels`]), and they open at once after that, made
 //!   where they open as if they were not split ([`MakePanel`]).
+//!
+//! Both kinds use `wasm_split` itself rather than Leptos' `#[lazy]`, for its
+//! `fallible` option: a chunk that cannot be fetched (offline, a proxy's
+//! error) is an `Err` to show, where `#[lazy]` would panic, and a panic
+//! stops the whole app. Each split function's first argument names its
+//! chunk (`page_*` for pages, `panel_*` for panels; the bench and
+//! `scripts/wasm-size.sh` sort chunks by that prefix).
 
 use crate::tickets::Ticket;
 use crate::views::editor::ViewPanel;
@@ -29,67 +36,129 @@ use leptos::wasm_split::{wasm_split, SplitLoaderError};
 use std::future::Future;
 use std::pin::Pin;
 
-/// A settings page's `#[lazy]` function's call, boxed: it resolves once the
-/// page's code is loaded (at once after the first time) to the page.
-type LoadPage = Pin<Box<dyn Future<Output = AnyView> + Send>>;
+/// A settings page's maker, as its split function hands it back once the
+/// page's code is there; `Err` when the chunk could not be fetched.
+type PageCode = Result<fn() -> AnyView, SplitLoaderError>;
 
-#[lazy]
-fn channels_page() -> AnyView {
-    view! { <crate::channels::settings::ChannelsPage/> }.into_any()
+/// A settings page's split function's call, boxed.
+type LoadPage = Pin<Box<dyn Future<Output = PageCode> + Send>>;
+
+#[wasm_split(page_channels, wasm_split_path = ::leptos::wasm_split, preload(preload_page_channels), fallible)]
+fn channels_page() -> PageCode {
+    Ok(|| view! { <crate::channels::settings::ChannelsPage/> }.into_any())
 }
 
-#[lazy]
-fn help_desk_settings_page() -> AnyView {
-    view! { <crate::settings::HelpDeskSettingsPage/> }.into_any()
+#[wasm_split(page_help_desk_settings, wasm_split_path = ::leptos::wasm_split, preload(preload_page_help_desk_settings), fallible)]
+fn help_desk_settings_page() -> PageCode {
+    Ok(|| view! { <crate::settings::HelpDeskSettingsPage/> }.into_any())
 }
 
-#[lazy]
-fn sidebar_editor_page() -> AnyView {
-    view! { <crate::sidebar::editor::SidebarEditorPage/> }.into_any()
+#[wasm_split(page_sidebar_editor, wasm_split_path = ::leptos::wasm_split, preload(preload_page_sidebar_editor), fallible)]
+fn sidebar_editor_page() -> PageCode {
+    Ok(|| view! { <crate::sidebar::editor::SidebarEditorPage/> }.into_any())
 }
 
 /// `/settings/channels`.
 #[component]
 pub fn ChannelsSettings() -> impl IntoView {
-    view! { <LazyPage load=|| Box::pin(channels_page())/> }
+    view! { <LazyPage chunk="page_channels" load=|| Box::pin(channels_page())/> }
 }
 
 /// `/settings/help-desk`.
 #[component]
 pub fn HelpDeskSettings() -> impl IntoView {
-    view! { <LazyPage load=|| Box::pin(help_desk_settings_page())/> }
+    view! { <LazyPage chunk="page_help_desk_settings" load=|| Box::pin(help_desk_settings_page())/> }
 }
 
 /// `/settings/sidebar`.
 #[component]
 pub fn SidebarSettings() -> impl IntoView {
-    view! { <LazyPage load=|| Box::pin(sidebar_editor_page())/> }
+    view! { <LazyPage chunk="page_sidebar_editor" load=|| Box::pin(sidebar_editor_page())/> }
 }
 
-/// Shows the page `load` makes once its code is there.
+/// Shows the page `load` makes once its code is there, or a notice with a
+/// way to try again when its chunk could not be fetched.
+///
+/// `chunk` is the split function's name: the server lists its chunks for
+/// the browser to preload ([`preload_chunks`]).
 ///
 /// The child is one `Suspend`, not a closure: it is made once, so the
 /// page's resources are created once, on the server as in the browser, and
 /// hydration pairs each with its own value.
 #[component]
-fn LazyPage(load: fn() -> LoadPage) -> impl IntoView {
+fn LazyPage(chunk: &'static str, load: fn() -> LoadPage) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    preload_chunks(chunk);
+    #[cfg(not(feature = "ssr"))]
+    let _ = chunk;
+    let path = leptos_router::hooks::use_location().pathname;
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {Suspend::new(load())}
+            {Suspend::new(async move {
+                match load().await {
+                    Ok(make) => make(),
+                    // A link from the workspace while the network is down;
+                    // a full load of the same address tries again.
+                    Err(_) => view! {
+                        <div class="notice" role="alert" data-testid="page-unavailable">
+                            <p>"This page could not be loaded. Check your connection, then try again."</p>
+                            <a href=path.get_untracked() rel="external">"Try again"</a>
+                        </div>
+                    }
+                    .into_any(),
+                }
+            })}
         </Suspense>
     }
 }
 
+/// Adds to the page's `<head>` a `<link rel=preload>` for each chunk the
+/// split function `function` needs, so that the browser fetches them
+/// beside the main bundle rather than after it (`load_code_for` then finds
+/// them fetched).
+///
+/// Leptos 0.8 has the same for `#[lazy]` functions
+/// (`prefetch_lazy_fn_on_server`), but its links never reach the page:
+/// `leptos_integration_utils` looks the split manifest up after the render,
+/// outside the page's reactive owner, where the context is not found. The
+/// manifest itself is the one `HydrationScripts` read and provided.
+#[cfg(feature = "ssr")]
+fn preload_chunks(function: &str) {
+    let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
+        return;
+    };
+    let hrefs = manifest
+        .0
+        .try_with_value(|(pkg, chunks, _loader)| {
+            chunks
+                .get(function)
+                .into_iter()
+                .flatten()
+                .map(|chunk| format!("{pkg}/{chunk}.wasm"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for href in hrefs {
+        // Rendered here, a leptos_meta tag goes to the `<head>`, not in place.
+        let _ = view! {
+            <leptos_meta::Link rel="preload" href as_="fetch" type_="application/wasm" crossorigin="anonymous"/>
+        }
+        .to_html();
+    }
+}
+
 /// Fetches the code of the page at `path` if it is one of the settings
-/// pages, so that hydrating it finds the code in place. Other paths return
-/// at once.
+/// pages, so that hydrating it finds the code in place, and says whether
+/// the page can hydrate: `false` when its chunk could not be fetched (the
+/// caller then leaves the server's page as it is, as when the main bundle
+/// fails). Other paths return `true` at once.
 #[cfg(feature = "hydrate")]
-pub async fn load_code_for(path: &str) {
+pub async fn load_code_for(path: &str) -> bool {
     match path.trim_end_matches('/') {
-        "/settings/channels" => __preload_channels_page().await,
-        "/settings/help-desk" => __preload_help_desk_settings_page().await,
-        "/settings/sidebar" => __preload_sidebar_editor_page().await,
-        _ => {}
+        "/settings/channels" => preload_page_channels().await.is_ok(),
+        "/settings/help-desk" => preload_page_help_desk_settings().await.is_ok(),
+        "/settings/sidebar" => preload_page_sidebar_editor().await.is_ok(),
+        _ => true,
     }
 }
 
@@ -104,10 +173,8 @@ type MakePanel<A> = fn(A) -> AnyView;
 /// A panel's chunk could not be fetched (the network dropped, say).
 type PanelCode<A> = Result<MakePanel<A>, SplitLoaderError>;
 
-// The panels are split with `wasm_split` itself rather than `#[lazy]`, for
-// its `fallible` option: a chunk that fails to load (offline, a proxy's
-// error) is an `Err` to show and retry on the next opening, where `#[lazy]`
-// would panic and so stop the whole app. Each name is its chunk's name.
+// A panel whose chunk fails to load shows a notice and retries on its
+// next opening (see `panel`).
 
 #[wasm_split(panel_view_editor, wasm_split_path = ::leptos::wasm_split, preload(preload_view_editor), fallible)]
 fn view_editor() -> PanelCode<Option<CustomView>> {

@@ -941,16 +941,12 @@ async fn main() {
 /// The WASM chunks of a `--split` build in `pkg`, from its manifest (which
 /// lists, for each lazy function, the chunks it needs): those the
 /// workspace panels need, and those only the settings pages (functions
-/// named `*_page`) need.
+/// named `page_*`, see `app::on_demand`) need.
 fn split_chunks(pkg: &str) -> Option<(Vec<String>, Vec<String>)> {
     use std::collections::{BTreeMap, BTreeSet};
     let manifest = std::fs::read_to_string(format!("{pkg}/__wasm_split_manifest.json")).ok()?;
     let manifest: BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest).ok()?;
-    let is_page = |function: &str| {
-        function
-            .rsplit_once('_')
-            .is_some_and(|(name, _hash)| name.ends_with("_page"))
-    };
+    let is_page = |function: &str| function.starts_with("page_");
     let mut panels = BTreeSet::new();
     let mut settings = BTreeSet::new();
     for (function, chunks) in manifest {

@@ -120,16 +120,20 @@ test('panel code comes after hydration, settings code only with a settings page,
   expect(wasm[0]).toBe('/pkg/ayuda.wasm');
   await expect.poll(() => wasm.some((p) => p.includes('split_panel_customize_views'))).toBe(true);
   expect(wasm.some((p) => p.includes('split_panel_command_palette'))).toBe(true);
-  expect(wasm.filter((p) => p.includes('_page'))).toEqual([]);
+  expect(wasm.filter((p) => p.includes('split_page_'))).toEqual([]);
 
   // Loaded directly, the sidebar editor fetches its chunk before hydrating:
   // its buttons then work in the browser, and the preview follows them.
   wasm.length = 0;
   await admin.goto('/settings/sidebar');
+  // The server lists the page's chunks in its head, for the browser to
+  // fetch beside the main bundle.
+  await expect(admin.locator('head link[rel=preload][href*="split_page_sidebar_editor"]')).toHaveCount(1);
   const cards = admin.getByTestId('layout-card');
   await expect(cards.first()).toBeVisible();
-  expect(wasm.some((p) => p.includes('split_sidebar_editor_page'))).toBe(true);
-  expect(wasm.some((p) => p.includes('split_help_desk_settings_page'))).toBe(false);
+  // Fetched once: the entry point's own fetch finds the preloaded one.
+  expect(wasm.filter((p) => p.includes('split_page_sidebar_editor'))).toHaveLength(1);
+  expect(wasm.some((p) => p.includes('split_page_help_desk_settings'))).toBe(false);
   const preview = admin.getByTestId('layout-preview').locator('section.card > h3');
   const before = await preview.allTextContents();
   await cards.nth(1).getByTestId('card-up').click();
@@ -138,5 +142,46 @@ test('panel code comes after hydration, settings code only with a settings page,
   // A link to another settings page shows it once its own chunk is in.
   await admin.getByRole('link', { name: 'Help desk' }).click();
   await expect(admin.getByTestId('settings-page')).toBeVisible();
-  expect(wasm.some((p) => p.includes('split_help_desk_settings_page'))).toBe(true);
+  expect(wasm.some((p) => p.includes('split_page_help_desk_settings'))).toBe(true);
+});
+
+test('a settings page whose code cannot be fetched says so, and the app keeps working', async ({ browser, watch }) => {
+  const admin = await signedIn(browser, watch, ADMIN);
+  const logged: string[] = [];
+  admin.on('console', (m) => logged.push(m.text()));
+  // The settings pages' code comes in chunks of its own (app::on_demand);
+  // here the server answers 503 for them.
+  const pageChunks = /\/pkg\/split_page_[^/]*\.wasm$/;
+  await admin.route(pageChunks, (r) => r.fulfill({ status: 503, body: '' }));
+
+  // Reached by a link from the workspace, the page says so (the fixture
+  // fails the test on a panic, which is what a failed fetch used to be).
+  await admin.getByTestId('settings-help-desk').click();
+  const notice = admin.getByTestId('page-unavailable');
+  await expect(notice).toContainText('could not be loaded');
+  await expect(admin.getByTestId('settings-page')).toHaveCount(0);
+
+  // The app still works: back in the workspace, Ctrl-K opens the palette.
+  await admin.goBack();
+  await expect(admin.getByTestId('ticket-row').first()).toBeVisible();
+  await admin.keyboard.press('Control+k');
+  await expect(admin.getByTestId('palette')).toBeVisible();
+
+  // "Try again" loads the address in full. Still without its code, the
+  // page stays as the server rendered it, not hydrated, and says why in
+  // the console.
+  await admin.goForward();
+  await expect(notice).toBeVisible();
+  await notice.getByRole('link', { name: 'Try again' }).click();
+  await expect(admin.getByTestId('settings-page')).toBeVisible();
+  await expect.poll(() => logged.some((t) => t.includes("this page's code could not be fetched"))).toBe(true);
+
+  // Once the code can be fetched, the same link from the workspace shows
+  // the page: a failed fetch is not remembered.
+  await admin.unroute(pageChunks);
+  await admin.getByRole('link', { name: '← Workspace' }).click();
+  await expect(admin.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  await admin.getByTestId('settings-help-desk').click();
+  await expect(admin.getByTestId('settings-page')).toBeVisible();
+  await expect(notice).toHaveCount(0);
 });

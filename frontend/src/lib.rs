@@ -11,7 +11,13 @@ pub fn hydrate() {
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();
     wasm_bindgen_futures::spawn_local(async move {
-        app::on_demand::load_code_for(&path).await;
-        leptos::mount::hydrate_body(app::App);
+        if app::on_demand::load_code_for(&path).await {
+            leptos::mount::hydrate_body(app::App);
+        } else {
+            // Without the page's code, hydrating would not match the
+            // server's HTML. The page stays as the server rendered it, its
+            // links working, as when the main bundle cannot be fetched.
+            leptos::logging::error!("Ayuda: this page's code could not be fetched");
+        }
     });
 }
