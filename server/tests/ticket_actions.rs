@@ -120,8 +120,11 @@ async fn entries_of(app: &TestApp, id: i64) -> Vec<(i64, String, String, i64, Op
     .collect()
 }
 
-/// The maintained default-view counts equal a fresh count of the listed
-/// tickets (the triggers of migration 0010).
+/// The maintained counts equal a fresh count of the tickets: the default
+/// views' buckets (the triggers of migration 0010) and each owner's open
+/// tickets by channel and status (migration 0015), after every kind of
+/// change the tests here make (create, assign, status, merge, unmerge,
+/// split, move, trash, restore, purge, bulk).
 async fn assert_counts_exact(app: &TestApp) {
     let read = |sql: &'static str| async move {
         let mut v: Vec<(i64, i64, i64, i64)> = sqlx::query(sql)
@@ -152,6 +155,33 @@ async fn assert_counts_exact(app: &TestApp) {
     )
     .await;
     assert_eq!(kept, fresh, "maintained counts drifted");
+
+    let loads = |sql: &'static str| async move {
+        let mut v: Vec<(i64, String, i64, i64)> = sqlx::query(sql)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get(0).unwrap(),
+                    r.try_get(1).unwrap(),
+                    r.try_get(2).unwrap(),
+                    r.try_get(3).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let kept = loads("SELECT owner_id, channel, status_id, n FROM owner_loads WHERE n <> 0").await;
+    let fresh = loads(
+        "SELECT owner_id, channel, status_id, COUNT(*) FROM tickets \
+         WHERE owner_id IS NOT NULL AND status_category <> 'closed' \
+         AND merged_into_id IS NULL AND deleted_at IS NULL GROUP BY 1, 2, 3",
+    )
+    .await;
+    assert_eq!(kept, fresh, "maintained owner loads drifted");
 }
 
 // ---------------------------------------------------------------------------
