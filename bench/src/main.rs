@@ -563,6 +563,42 @@ async fn main() {
             );
             thread_p99.push((p99, bytes as f64));
         }
+
+        // The workspace's own open: the server function a click on a ticket
+        // calls. It answers the sidebar too (the assignee picker's loads,
+        // the contact's other tickets), which the REST thread above leaves
+        // out; that part once took 200 ms on L unseen by these figures.
+        let t50_number = match t50 {
+            Some((id, _)) => {
+                sqlx::query_scalar::<_, i64>("SELECT number FROM tickets WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(db.pool())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => None,
+        };
+        if let (Some((_, n)), Some(number)) = (t50, t50_number) {
+            let make: MakeRequest = {
+                let base = base.clone();
+                Arc::new(move |c| {
+                    c.post(format!("{base}/rpc/open_ticket"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(format!("number={number}"))
+                })
+            };
+            let (p50, p99, _) = open_loop(&client, make, a.rate.min(100), a.seconds).await;
+            for (q, v) in [("p50", p50), ("p99", p99)] {
+                r.add(
+                    &format!("workspace open ticket (server function), {n}-entry thread {q}"),
+                    v,
+                    "ms",
+                    None,
+                    None,
+                );
+            }
+        }
         if let [(small, small_bytes), (large, large_bytes)] = thread_p99[..] {
             // Budget: within 1.2x of the small thread, plus the cost of the
             // extra bytes at the small thread's per-byte rate.
