@@ -40,7 +40,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Redirect, Route, Router, Routes},
+    components::{ParentRoute, Redirect, Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -80,16 +80,19 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=path!("/login") view=auth::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
-                <Route path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async/>
+                // One workspace for a view and for a ticket open beside it:
+                // opening a ticket changes the child route only, so the
+                // workspace (its list, counts and scroll) stays as it is and
+                // reads the ticket number from the address (`Route`). The
+                // children show nothing themselves.
+                <ParentRoute path=path!("/views/:view") view=workspace::Workspace ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| () ssr=SsrMode::Async/>
+                    <Route path=path!("tickets/:number") view=|| () ssr=SsrMode::Async/>
+                </ParentRoute>
                 // Settings pages come in their own WASM chunks (see on_demand).
                 <Route path=path!("/settings/channels") view=on_demand::ChannelsSettings ssr=SsrMode::Async/>
                 <Route path=path!("/settings/help-desk") view=on_demand::HelpDeskSettings ssr=SsrMode::Async/>
                 <Route path=path!("/settings/sidebar") view=on_demand::SidebarSettings ssr=SsrMode::Async/>
-                <Route
-                    path=path!("/views/:view/tickets/:number")
-                    view=workspace::Workspace
-                    ssr=SsrMode::Async
-                />
             </Routes>
         </Router>
     }

@@ -46,9 +46,19 @@ test('open a ticket, reply (assigns it) and add a note', async ({ page }) => {
   const before = Number(await page.getByTestId('view-unassigned').locator('.count').textContent());
   const number = await page.getByTestId('ticket-row').first().getAttribute('data-number');
   // By number: a ticket another test creates may arrive on top meanwhile.
-  await page.locator(`[data-testid=ticket-row][data-number="${number}"] a`).first().click();
+  const row = page.locator(`[data-testid=ticket-row][data-number="${number}"]`).first();
+  // Opening a ticket leaves the rest of the workspace as it is: the list's
+  // row is the same element afterwards, and the workspace is not loaded
+  // again (it was, with the list and views, on every ticket opened).
+  await row.evaluate((el) => { (el as any).__kept = true; });
+  const rpc: string[] = [];
+  page.on('request', (r) => rpc.push(new URL(r.url()).pathname));
+  await row.locator('a').click();
   await expect(page).toHaveURL(new RegExp(`/views/unassigned/tickets/${number}$`));
   await expect(page.getByTestId('ticket-pane')).toBeVisible();
+  expect(await row.evaluate((el) => (el as any).__kept === true)).toBe(true);
+  expect(rpc).toContain('/rpc/open_ticket');
+  expect(rpc).not.toContain('/rpc/load_workspace');
   await expect(page.getByTestId('prop-owner')).toHaveValue('');
 
   await page.getByTestId('composer').fill('Thanks for writing in, we are on it.');

@@ -45,13 +45,20 @@ pub fn TicketPane() -> impl IntoView {
     // read outside the `Transition` would suspend the whole workspace on
     // every reload of the ticket.
     let shown = RwSignal::new(None::<(i64, i64)>);
-    // The composer needs the open ticket's id only when sending.
-    let current_id = Memo::new(move |_| shown.get().map(|(id, _)| id));
+    // The open ticket's id: the one shown, while the address names one
+    // (back on the list, `shown` keeps the last ticket, but none is open).
+    let current_id = Memo::new(move |_| {
+        route
+            .number
+            .get()
+            .and_then(|_| shown.get().map(|(id, _)| id))
+    });
     // The newest entry shown, which a reply is written against.
     let newest_entry = Memo::new(move |_| shown.get().map(|(_, newest)| newest));
-    // Live events about this ticket reload it; others see us viewing it.
-    // No cleanup needed: the workspace that replaces this one reports its
-    // own open ticket (or none) the same way.
+    // Live events about this ticket reload it; others see us viewing it,
+    // until we leave it (for the list, another ticket, or another page: the
+    // workspace that replaces this one reports its own open ticket, or none,
+    // the same way).
     Effect::new(move |_| ws.live.set_presence(current_id.get(), None));
 
     view! {

@@ -27,8 +27,8 @@ use crate::views::editor::ViewPanel;
 use crate::views::{Column, Layout, ViewKey, ViewSummary};
 use leptos::html;
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 /// What the workspace needs once per page: who is signed in and the
@@ -141,6 +141,9 @@ impl Route {
     pub fn from_url() -> Route {
         let params = use_params_map();
         let query = use_query_map();
+        // The ticket number is the child route's parameter, which the
+        // workspace (the parent route) does not see among its params.
+        let pathname = use_location().pathname;
         let sort = Memo::new(move |_| query.read().get("sort").filter(|s| !s.is_empty()));
         let asc = Memo::new(move |_| query.read().get("asc").as_deref() == Some("true"));
         let cursor = Memo::new(move |_| query.read().get("cursor").filter(|s| !s.is_empty()));
@@ -151,7 +154,7 @@ impl Route {
                     .get("view")
                     .unwrap_or_else(|| "unassigned".into())
             }),
-            number: Memo::new(move |_| params.read().get("number").and_then(|n| n.parse().ok())),
+            number: Memo::new(move |_| pathname.with(|path| ticket_number_in(path))),
             sort,
             asc,
             cursor,
@@ -186,6 +189,14 @@ impl Route {
             self.list_query
                 .with(|query| format!("/views/{view}/tickets/{number}{query}"))
         })
+    }
+}
+
+/// The ticket number of a workspace address, `/views/<view>/tickets/<n>`.
+fn ticket_number_in(path: &str) -> Option<i64> {
+    match path.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
+        ["", "views", _view, "tickets", number] => number.parse().ok(),
+        _ => None,
     }
 }
 
@@ -245,6 +256,10 @@ pub fn Workspace() -> impl IntoView {
                 }
             })}
         </Transition>
+        // The child routes (a view alone, or with a ticket) show nothing,
+        // but the router completes a navigation between them (and puts the
+        // address in the location bar) only once their outlet has them.
+        <Outlet/>
     }
 }
 
@@ -531,5 +546,23 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
                 }
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticket_number_in;
+
+    #[test]
+    fn ticket_number_comes_from_the_address() {
+        assert_eq!(ticket_number_in("/views/open/tickets/42"), Some(42));
+        assert_eq!(ticket_number_in("/views/open/tickets/42/"), Some(42));
+        assert_eq!(ticket_number_in("/views/open"), None);
+        assert_eq!(ticket_number_in("/views/open/"), None);
+        assert_eq!(ticket_number_in("/views/open/tickets/"), None);
+        assert_eq!(ticket_number_in("/views/open/tickets/4x2"), None);
+        // A view may be called "tickets" too.
+        assert_eq!(ticket_number_in("/views/tickets/tickets/7"), Some(7));
+        assert_eq!(ticket_number_in("/views/tickets"), None);
     }
 }
