@@ -126,29 +126,13 @@ async fn entries_of(app: &TestApp, id: i64) -> Vec<(i64, String, String, i64, Op
 /// change the tests here make (create, assign, status, merge, unmerge,
 /// split, move, trash, restore, purge, bulk).
 async fn assert_counts_exact(app: &TestApp) {
-    let read = |sql: &'static str| async move {
-        let mut v: Vec<(i64, i64, i64, i64)> = sqlx::query(sql)
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r.try_get(0).unwrap(),
-                    r.try_get(1).unwrap(),
-                    r.try_get(2).unwrap(),
-                    r.try_get(3).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let kept = read(
+    let kept: Vec<(i64, i64, i64, i64)> = sorted_rows(
+        app,
         "SELECT owner_key, team_key, CAST(closed AS BIGINT), n FROM ticket_counts WHERE n <> 0",
     )
     .await;
-    let fresh = read(
+    let fresh = sorted_rows(
+        app,
         "SELECT COALESCE(owner_id, 0), COALESCE(team_id, 0), \
          CAST(CASE WHEN status_category = 'closed' THEN 1 ELSE 0 END AS BIGINT), COUNT(*) \
          FROM tickets WHERE merged_into_id IS NULL AND deleted_at IS NULL GROUP BY 1, 2, 3",
@@ -156,32 +140,33 @@ async fn assert_counts_exact(app: &TestApp) {
     .await;
     assert_eq!(kept, fresh, "maintained counts drifted");
 
-    let loads = |sql: &'static str| async move {
-        let mut v: Vec<(i64, String, i64, i64)> = sqlx::query(sql)
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r.try_get(0).unwrap(),
-                    r.try_get(1).unwrap(),
-                    r.try_get(2).unwrap(),
-                    r.try_get(3).unwrap(),
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let kept = loads("SELECT owner_id, channel, status_id, n FROM owner_loads WHERE n <> 0").await;
-    let fresh = loads(
+    let kept: Vec<(i64, String, i64, i64)> = sorted_rows(
+        app,
+        "SELECT owner_id, channel, status_id, n FROM owner_loads WHERE n <> 0",
+    )
+    .await;
+    let fresh = sorted_rows(
+        app,
         "SELECT owner_id, channel, status_id, COUNT(*) FROM tickets \
          WHERE owner_id IS NOT NULL AND status_category <> 'closed' \
          AND merged_into_id IS NULL AND deleted_at IS NULL GROUP BY 1, 2, 3",
     )
     .await;
     assert_eq!(kept, fresh, "maintained owner loads drifted");
+}
+
+/// Every row of `sql` as a tuple, sorted, to compare two readings of the
+/// same counts whatever order the database returns them in.
+async fn sorted_rows<T>(app: &TestApp, sql: &'static str) -> Vec<T>
+where
+    T: Ord + Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let mut rows: Vec<T> = sqlx::query_as(sql)
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    rows.sort();
+    rows
 }
 
 // ---------------------------------------------------------------------------
