@@ -1,4 +1,4 @@
-import { test as base, expect, Browser, Page } from '@playwright/test';
+import { test as base, expect, Browser, BrowserContext, Page } from '@playwright/test';
 
 // A panic in the WASM app (a hydration mismatch, say) leaves the page on
 // screen but deaf to clicks, and the test would fail later on a click that
@@ -8,7 +8,9 @@ import { test as base, expect, Browser, Page } from '@playwright/test';
 type Fixtures = {
   /// Uncaught errors of every watched page, in order.
   pageErrors: string[];
-  /// Watches a page the test made itself (a second browser context).
+  /// Watches a page the test made itself (a second browser context). That
+  /// context is closed when the test ends: left open, its live connection
+  /// would go on reporting presence on tickets later tests look at.
   watch: (page: Page) => Page;
 };
 
@@ -21,8 +23,10 @@ export const test = base.extend<Fixtures>({
     },
     { auto: true },
   ],
-  watch: async ({ pageErrors }, use) => {
+  watch: async ({ pageErrors, context }, use) => {
+    const own = new Set<BrowserContext>();
     await use((page: Page) => {
+      if (page.context() !== context) own.add(page.context());
       page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
       page.on('console', (m) => {
         if (m.type() === 'error' && m.text().includes('panicked')) {
@@ -31,6 +35,7 @@ export const test = base.extend<Fixtures>({
       });
       return page;
     });
+    for (const c of own) await c.close();
   },
   page: async ({ page, watch }, use) => {
     await use(watch(page));

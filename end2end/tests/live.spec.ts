@@ -64,6 +64,14 @@ test('two agents see each other live', async ({ browser, watch }) => {
   // Ana leaves the ticket; her presence disappears from the admin's header.
   await ana.getByTestId('view-unassigned').click();
   await expect(admin.getByTestId('viewers')).not.toContainText('Ana Ruiz');
+
+  // Back on it, Ana sees the admin again, until the admin leaves the
+  // workspace for Settings.
+  await ana.goto(`/views/open/tickets/${number}`);
+  await expect(ana.getByTestId('viewers')).toContainText('Admin is viewing');
+  await admin.getByTestId('settings-help-desk').click();
+  await expect(admin.getByTestId('settings-page')).toBeVisible();
+  await expect(ana.getByTestId('viewers')).not.toContainText('Admin');
 });
 
 test('a new ticket appears in another agent\'s list and counts without reload', async ({ browser, watch }) => {

@@ -1,8 +1,8 @@
 //! The browser's end of the live event stream (`/api/v1/events`).
 //!
 //! One [`Live`] exists per page load. It is created by the root component,
-//! so its signals outlive every workspace re-render (opening a ticket from
-//! the list mounts a new workspace): the socket's callbacks only ever touch
+//! so its signals outlive every workspace re-render (coming back from a
+//! settings page mounts a new workspace): the socket's callbacks only ever touch
 //! values that are never disposed. The workspace starts the connection once
 //! it knows who is signed in, resuming from the event sequence number the
 //! server rendered the page at, so nothing that happened between render and
