@@ -59,11 +59,50 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(csrf::check_origin))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(api::json_payload_too_large));
+        .layer(axum::middleware::map_response(api::json_payload_too_large))
+        .layer(axum::middleware::map_response(server_fn_bad_arguments));
     uploads
         .merge(main)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Server functions whose arguments cannot be read answer 400, not 500.
+///
+/// Leptos' server_fn answers every error it raises itself with 500,
+/// including a request whose arguments are missing or malformed, which is
+/// the caller's mistake and must not look like a server failure in logs and
+/// monitoring. Errors from our own bodies already carry their status
+/// (`app::error::server_fn`). The error body, `Args|...` or
+/// `MissingArg|...`, stays as server_fn wrote it, so the browser still
+/// decodes the message.
+async fn server_fn_bad_arguments(res: axum::response::Response) -> axum::response::Response {
+    use axum::http::StatusCode;
+    /// Longer bodies are not argument errors (those are one line).
+    const LONGEST_ERROR: usize = 16 * 1024;
+    use axum::body::HttpBody as _;
+    let short = res
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|len| len <= LONGEST_ERROR as u64);
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+        || !short
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    // server_fn's error bodies are in memory: reading one cannot fail.
+    let bytes = axum::body::to_bytes(body, LONGEST_ERROR)
+        .await
+        .unwrap_or_default();
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"MissingArg|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Connects, migrates and returns the state for `database_url`.

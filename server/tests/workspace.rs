@@ -309,6 +309,24 @@ async fn server_function_errors_are_safe_messages(app: TestApp) {
         !text.to_lowercase().contains("sql"),
         "no database text: {text}"
     );
+    // Arguments that cannot be read are the caller's mistake: 400, with
+    // server_fn's own message, which the browser decodes.
+    let res = client
+        .post(app.url("/rpc/open_ticket"))
+        .form(&[("numbr", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let text = res.text().await.unwrap();
+    assert!(text.starts_with("Args|"), "{text}");
+    let res = client
+        .post(app.url("/rpc/open_ticket"))
+        .form(&[("number", "not a number")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
 }
 
 /// The users, teams and pipelines a workspace page sends are cached per
