@@ -32,6 +32,14 @@ pub struct Config {
     /// How many messages a live connection may fall behind before it is
     /// told to resync (`AYUDA_LIVE_BUFFER`).
     pub live_buffer: usize,
+    /// How far back a live connection may resume with `since`, in
+    /// milliseconds. Resuming is for a dropped connection coming back, not
+    /// for reading history: the log keeps each event's owner and team as
+    /// they were, so replaying old events would show a user tickets they
+    /// may no longer see (or never saw, for a new account). A `since` older
+    /// than this resumes from the newest event and says so (`gap`), and the
+    /// client reloads what it shows instead.
+    pub replay_window_ms: i64,
     /// Seals channel passwords and signs reply tokens (`AYUDA_SECRET_KEY`,
     /// or a key file beside the data).
     pub secret_key: crate::channels::secrets::SecretKey,
@@ -69,6 +77,7 @@ impl Default for Config {
             secure_cookies: false,
             session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
             live_buffer: crate::events::hub::DEFAULT_CAPACITY,
+            replay_window_ms: 15 * 60 * 1000,
             secret_key: crate::channels::secrets::SecretKey::generate(),
             smtp_addr: None,
             smtp_tls: None,

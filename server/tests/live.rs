@@ -149,6 +149,52 @@ async fn resume_with_since_loses_and_repeats_nothing(app: TestApp) {
         .is_empty());
 }
 
+/// Resuming is for a dropped connection coming back, not for reading the
+/// log: events older than the replay window (which carry each ticket's
+/// owner and team as they were then) are not sent, and `ready` says so
+/// with the seq to resume from.
+async fn resume_skips_events_older_than_the_window(app: TestApp) {
+    let admin = admin_token(&app).await;
+    let create = |subject: &str| {
+        call(
+            "POST",
+            app.url("/api/v1/tickets"),
+            &admin,
+            Some(json!({"subject": subject, "body": "text"})),
+        )
+    };
+    let (_, old) = create("Long ago").await;
+    // Everything so far happened before the window.
+    sqlx::query("UPDATE events SET created_at = created_at - $1")
+        .bind(app.state.config.replay_window_ms + 60_000)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let mut live = LiveClient::connect(&app.base, &admin, Some(0)).await;
+    let (replayed, ready) = live.until_ready_data().await;
+    assert!(replayed.is_empty(), "nothing old replayed: {replayed:?}");
+    assert_eq!(ready["gap"], true);
+    let newest_old = ready["seq"].as_i64().unwrap();
+    assert!(newest_old > 0);
+    drop(live);
+
+    let (_, recent) = create("Just now").await;
+    // From far back: only the recent events, and the gap is reported.
+    let mut live = LiveClient::connect(&app.base, &admin, Some(0)).await;
+    let (replayed, ready) = live.until_ready_data().await;
+    assert_eq!(kinds(&replayed), ["ticket.created", "message.created"]);
+    assert!(replayed.iter().all(|e| e["ticket_id"] == recent["id"]));
+    assert_ne!(replayed[0]["ticket_id"], old["id"]);
+    assert_eq!(ready["gap"], true);
+    assert_eq!(ready["seq"], replayed[1]["seq"]);
+    drop(live);
+    // From the seq `ready` gave: the same events, and no gap.
+    let mut live = LiveClient::connect(&app.base, &admin, Some(newest_old)).await;
+    let (again, ready) = live.until_ready_data().await;
+    assert_eq!(seqs(&again), seqs(&replayed));
+    assert_eq!(ready["gap"], false);
+}
+
 async fn agents_only_receive_what_they_may_see(app: TestApp) {
     let admin = admin_token(&app).await;
     let (_, a) = call(
@@ -521,6 +567,7 @@ async fn one_transactions_events_keep_their_order_and_scope(app: TestApp) {
 on_both_databases!(
     events_arrive_in_order_after_commit,
     resume_with_since_loses_and_repeats_nothing,
+    resume_skips_events_older_than_the_window,
     agents_only_receive_what_they_may_see,
     presence_shows_viewers_and_typing,
     stale_replies_need_confirmation,

@@ -157,6 +157,25 @@ pub struct StoredEvent {
     pub data: serde_json::Value,
 }
 
+/// The newest event after `seq` committed before `cutoff_ms`, if any: the
+/// last one too old to replay to a connection resuming from `seq`.
+///
+/// Walks back from the newest event, so it reads only the events newer than
+/// the cutoff (a few minutes' worth), however far back `seq` is.
+pub async fn newest_before<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    seq: i64,
+    cutoff_ms: i64,
+) -> Result<Option<i64>, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT seq FROM events WHERE seq > $1 AND created_at < $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(seq)
+    .bind(cutoff_ms)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Up to `limit` committed events after `seq`, oldest first.
 pub async fn read_after<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,

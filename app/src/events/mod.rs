@@ -65,7 +65,9 @@ pub const VIEW_COUNTS: &str = "view.counts";
 /// Not from the log: who is viewing or typing on a ticket.
 pub const PRESENCE: &str = "presence";
 /// Not from the log: the backlog after `since` has been sent; `data.seq` is
-/// the newest sequence number the connection has seen.
+/// the newest sequence number the connection has seen. `data.gap` is true
+/// when `since` was older than the replay window: events between it and
+/// `data.seq` were not sent, and the client reloads its state instead.
 pub const READY: &str = "ready";
 /// Not from the log: the connection fell behind and is being closed; the
 /// client reconnects with `since` = its last seen `seq` and loses nothing.

@@ -5,7 +5,10 @@
 //! 1. subscribes to this process's event hub, so nothing published from now
 //!    on can be missed;
 //! 2. with `?since=SEQ`, replays from the log every event after SEQ that the
-//!    user may see, then sends `ready` with the newest seq;
+//!    user may see, then sends `ready` with the newest seq. Only events of
+//!    the last few minutes (`Config::replay_window_ms`) are replayed: an
+//!    older SEQ skips to them and `ready` says `gap`, so the log cannot be
+//!    read back to events the user was never connected for;
 //! 3. sends the user's view counts and the presence on tickets they may see;
 //! 4. relays live events, skipping any whose seq it already sent (those the
 //!    replay and the subscription both saw), so the client gets every event
@@ -21,7 +24,7 @@ use super::{ApiError, ApiQuery};
 use app::auth::service::{authenticate, session_expiry};
 use app::error::AppError;
 use app::events::hub::{EventHub, HubEvent, HubMessage, ViewedTicket};
-use app::events::log::read_after;
+use app::events::log::{newest_before, read_after};
 use app::events::{ClientMessage, LiveEvent, READY, RESYNC, VIEW_COUNTS};
 use app::state::AppState;
 use app::users::User;
@@ -159,14 +162,16 @@ impl Connection {
         // reaches us through the hub even if the replay misses it.
         let mut live = self.hub().subscribe();
         self.last_seq = since.unwrap_or_else(|| self.hub().published_seq());
+        let mut gap = false;
         if since.is_some() {
+            gap = self.skip_beyond_window().await?;
             self.replay(socket).await?;
         }
         let ready = LiveEvent {
             seq: None,
             kind: READY.into(),
             ticket_id: None,
-            data: json!({ "seq": self.last_seq }),
+            data: json!({ "seq": self.last_seq, "gap": gap }),
         };
         send(socket, to_text(&ready)).await?;
         self.send_counts(socket, &self.hub().buckets()).await?;
@@ -210,6 +215,19 @@ impl Connection {
                 _ = &mut closed => return Err(End::Close(1012, "server restarting")),
             }
         }
+    }
+
+    /// Moves `last_seq` past the events too old to replay (see
+    /// `Config::replay_window_ms`); true when it had to.
+    async fn skip_beyond_window(&mut self) -> Result<bool, End> {
+        let cutoff = app::db::now_ms() - self.state.config.replay_window_ms;
+        let skipped = newest_before(self.state.db.pool(), self.last_seq, cutoff)
+            .await
+            .map_err(|_| End::Close(1011, "cannot read the event log"))?;
+        if let Some(seq) = skipped {
+            self.last_seq = seq;
+        }
+        Ok(skipped.is_some())
     }
 
     /// Sends every event after `last_seq` from the log that the user may

@@ -103,11 +103,18 @@ impl LiveClient {
     /// Messages up to and including `ready`; returns the logged events
     /// among them (those with a seq) and the ready seq.
     pub async fn until_ready(&mut self) -> (Vec<Value>, i64) {
+        let (events, ready) = self.until_ready_data().await;
+        (events, ready["seq"].as_i64().unwrap())
+    }
+
+    /// As [`until_ready`](Self::until_ready), with the whole `data` of
+    /// `ready` (its `seq` and `gap`).
+    pub async fn until_ready_data(&mut self) -> (Vec<Value>, Value) {
         let mut events = Vec::new();
         loop {
             let m = self.next().await;
             if m["type"] == "ready" {
-                return (events, m["data"]["seq"].as_i64().unwrap());
+                return (events, m["data"].clone());
             }
             if !m["seq"].is_null() {
                 events.push(m);
