@@ -22,10 +22,12 @@
 //! The same socket carries this tab's presence: which ticket is open and
 //! whether the agent is typing a reply or a note.
 
-use crate::events::{LiveEvent, Typing, Viewer};
+use crate::events::{Typing, Viewer};
 use crate::users::Availability;
 use crate::views::ViewCount;
 use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 /// Live state shared by the workspace's parts (`expect_context::<Live>()`).
@@ -156,12 +158,24 @@ impl Live {
     }
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    fn handle(&self, event: LiveEvent) {
+    fn handle(&self, event: Incoming) {
         if let Some(seq) = event.seq {
             self.last_seq.set_value(seq);
         }
         match event.kind.as_str() {
             crate::events::READY => {
+                if let Some(ReadyData { seq, gap }) = event.data() {
+                    if seq > self.last_seq.get_value() {
+                        self.last_seq.set_value(seq);
+                    }
+                    if gap {
+                        // Away longer than the server replays: what is on
+                        // screen reloads instead of catching up event by
+                        // event (the composer's draft stays).
+                        self.owed.set_value((true, true));
+                        self.views_epoch.update(|e| *e += 1);
+                    }
+                }
                 self.caught_up.set_value(true);
                 self.online.set(true);
                 self.flush();
@@ -170,19 +184,14 @@ impl Live {
                 imp::send_presence(ticket, typing);
             }
             crate::events::VIEW_COUNTS => {
-                if let Some(counts) = event
-                    .data
-                    .get("counts")
-                    .and_then(|c| serde_json::from_value::<Vec<ViewCount>>(c.clone()).ok())
-                {
+                if let Some(CountsData { counts }) = event.data() {
                     self.counts.set(Some(counts));
                 }
             }
             crate::events::PRESENCE => {
                 let viewers = event
-                    .data
-                    .get("viewers")
-                    .and_then(|v| serde_json::from_value::<Vec<Viewer>>(v.clone()).ok())
+                    .data::<ViewersData>()
+                    .map(|d| d.viewers)
                     .unwrap_or_default();
                 if let Some(id) = event.ticket_id {
                     self.presence.update(|p| {
@@ -204,7 +213,8 @@ impl Live {
             crate::events::SETTINGS_CHANGED => {
                 // A new sidebar layout or new SLA targets show on the open
                 // ticket (and in the list) without a reload.
-                match event.data.get("settings").and_then(|v| v.as_str()) {
+                let settings = event.data::<SettingsData>().map(|d| d.settings);
+                match settings.as_deref() {
                     Some("sidebar") => self.ticket_epoch.update(|e| *e += 1),
                     Some("sla") | Some("routing") | Some("calendars") => {
                         self.ticket_epoch.update(|e| *e += 1);
@@ -214,14 +224,13 @@ impl Live {
                 }
             }
             crate::events::USER_AVAILABILITY => {
-                let user = event.data.get("user_id").and_then(|v| v.as_i64());
-                let availability = event
-                    .data
-                    .get("availability")
-                    .and_then(|a| serde_json::from_value::<Availability>(a.clone()).ok());
-                if let (Some(user), Some(a)) = (user, availability) {
+                if let Some(AvailabilityData {
+                    user_id,
+                    availability,
+                }) = event.data()
+                {
                     self.availability.update(|m| {
-                        m.insert(user, a);
+                        m.insert(user_id, availability);
                     });
                 }
             }
@@ -255,6 +264,66 @@ impl Live {
     }
 }
 
+/// A message from the events socket as the browser reads it: the envelope
+/// of [`LiveEvent`](crate::events::LiveEvent), with `data` kept as its JSON text and read, only by the
+/// kinds that use it, straight into the type that kind carries.
+///
+/// Reading `data` into a `serde_json::Value` first, as the server's
+/// `LiveEvent` does, built a tree for every event (most events' data is not
+/// read at all) and carried `Value`'s reader in the WASM bundle beside the
+/// reader every other type goes through (`resource::from_json`).
+#[derive(Debug, Deserialize)]
+struct Incoming {
+    seq: Option<i64>,
+    #[serde(rename = "type")]
+    kind: String,
+    ticket_id: Option<i64>,
+    data: Box<RawValue>,
+}
+
+impl Incoming {
+    /// `data` as `T`, or `None` when it is not one (an unreadable part of
+    /// one message is skipped; the event's `seq` still counts).
+    fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        crate::resource::from_json(self.data.get()).ok()
+    }
+}
+
+/// The `data` of a `ready` message.
+#[derive(Deserialize)]
+struct ReadyData {
+    /// The newest event the connection has seen: the next resume point.
+    seq: i64,
+    /// Events before `seq` were not replayed (see `events::READY`).
+    #[serde(default)]
+    gap: bool,
+}
+
+/// The `data` of a `view.counts` message.
+#[derive(Deserialize)]
+struct CountsData {
+    counts: Vec<ViewCount>,
+}
+
+/// The `data` of a `presence` message: everyone on the ticket now.
+#[derive(Deserialize)]
+struct ViewersData {
+    viewers: Vec<Viewer>,
+}
+
+/// The `data` of a `settings.changed` event: which settings.
+#[derive(Deserialize)]
+struct SettingsData {
+    settings: String,
+}
+
+/// The `data` of a `user.availability` event.
+#[derive(Deserialize)]
+struct AvailabilityData {
+    user_id: i64,
+    availability: Availability,
+}
+
 fn now_ms() -> f64 {
     #[cfg(feature = "hydrate")]
     {
@@ -272,7 +341,7 @@ fn now_ms() -> f64 {
 #[cfg(feature = "hydrate")]
 mod imp {
     use super::Live;
-    use crate::events::{ClientMessage, LiveEvent, Typing};
+    use crate::events::{ClientMessage, Typing};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::time::Duration;
@@ -362,7 +431,7 @@ mod imp {
 
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(text) = e.data().as_string() {
-                if let Ok(event) = crate::resource::from_json::<LiveEvent>(&text) {
+                if let Ok(event) = crate::resource::from_json::<super::Incoming>(&text) {
                     FAILURES.with(|f| f.set(0));
                     live.handle(event);
                 }
@@ -429,4 +498,99 @@ mod imp {
 
     pub fn connect(_live: Live) {}
     pub fn send_presence(_ticket_id: Option<i64>, _typing: Option<Typing>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::LiveEvent;
+    use serde_json::json;
+
+    /// What the server sends, as the server writes it.
+    fn sent(seq: Option<i64>, kind: &str, data: serde_json::Value) -> String {
+        serde_json::to_string(&LiveEvent {
+            seq,
+            kind: kind.into(),
+            ticket_id: Some(7),
+            data,
+        })
+        .unwrap()
+    }
+
+    fn read(text: &str) -> Incoming {
+        crate::resource::from_json(text).unwrap()
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_data() {
+        let counts = read(&sent(
+            None,
+            crate::events::VIEW_COUNTS,
+            json!({"counts": [{"view": "open", "name": "All open", "count": 3}]}),
+        ));
+        let CountsData { counts } = counts.data().unwrap();
+        assert_eq!(counts.len(), 1);
+        assert_eq!((counts[0].name.as_str(), counts[0].count), ("All open", 3));
+
+        let presence = read(&sent(
+            None,
+            crate::events::PRESENCE,
+            json!({"viewers": [{"user_id": 2, "name": "Ana", "typing": "reply"}]}),
+        ));
+        assert_eq!(presence.ticket_id, Some(7));
+        let viewers = presence.data::<ViewersData>().unwrap().viewers;
+        assert_eq!(viewers[0].typing, Some(Typing::Reply));
+
+        let away = read(&sent(
+            Some(41),
+            crate::events::USER_AVAILABILITY,
+            json!({"user_id": 2, "availability": "away", "automatic": true}),
+        ));
+        let AvailabilityData {
+            user_id,
+            availability,
+        } = away.data().unwrap();
+        assert_eq!((user_id, availability), (2, Availability::Away));
+
+        let ready = read(&sent(
+            None,
+            crate::events::READY,
+            json!({"seq": 12, "gap": true}),
+        ));
+        let ReadyData { seq, gap } = ready.data().unwrap();
+        assert_eq!((seq, gap), (12, true));
+        let ready = read(&sent(None, crate::events::READY, json!({"seq": 3})));
+        assert!(!ready.data::<ReadyData>().unwrap().gap);
+
+        let settings = read(&sent(
+            Some(42),
+            crate::events::SETTINGS_CHANGED,
+            json!({"settings": "sidebar"}),
+        ));
+        assert_eq!(settings.data::<SettingsData>().unwrap().settings, "sidebar");
+    }
+
+    #[test]
+    fn unreadable_data_still_counts_the_event() {
+        // Data of another shape, or none of interest: the envelope (and so
+        // the resume point) is read all the same; the data is not.
+        let event = read(&sent(
+            Some(9),
+            "ticket.updated",
+            json!({"changes": {"x": [1.5, null]}}),
+        ));
+        assert_eq!(
+            (event.seq, event.kind.as_str()),
+            (Some(9), "ticket.updated")
+        );
+        assert!(event.data::<CountsData>().is_none());
+        let event = read(&sent(
+            None,
+            crate::events::PRESENCE,
+            json!({"viewers": "nobody"}),
+        ));
+        assert!(event.data::<ViewersData>().is_none());
+        let event = read(r#"{"seq":null,"type":"ready","ticket_id":null,"data":null}"#);
+        assert!(event.data::<SettingsData>().is_none());
+    }
 }
