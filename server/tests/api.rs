@@ -432,6 +432,18 @@ async fn outside_html_is_sanitised(app: TestApp) {
     }
     assert!(clean.contains("<b>there</b>"));
     assert_eq!(entry["body"], "Hello there\n\nclick");
+    // The plain text sent beside the HTML is stored too, and has the same
+    // limit as a plain-text message.
+    let long = "x".repeat(app::tickets::service::MAX_BODY_CHARS + 1);
+    let before = app.count("messages").await;
+    let (status, err) = send(
+        client
+            .post(app.url(&format!("/api/v1/tickets/{id}/messages")))
+            .json(&json!({"kind": "note", "body_html": "<p>short</p>", "body": long})),
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(app.count("messages").await, before);
 }
 
 async fn patch_changes_properties_and_records_them(app: TestApp) {

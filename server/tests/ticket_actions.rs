@@ -870,14 +870,17 @@ async fn bulk_actions_apply_to_each_ticket_the_caller_may_change(app: TestApp) {
         assert_eq!(t["priority"], "urgent");
         assert_eq!(t["owner_id"].as_i64(), Some(agent.id));
     }
-    // One ticket refused (already in the trash), the others done.
+    // One ticket refused (already in the trash), the others done. A ticket
+    // chosen twice is changed and reported once.
     send(admin.delete(app.url(&format!("/api/v1/tickets/{}", ids[2])))).await;
     let (s, out) = send(admin.post(app.url("/api/v1/tickets/bulk")).json(&json!({
-        "ticket_ids": ids, "action": "update", "patch": {"priority": "low"}
+        "ticket_ids": [ids[0], ids[1], ids[2], ids[0], ids[2]],
+        "action": "update", "patch": {"priority": "low"}
     })))
     .await;
     assert_eq!(s, 200);
-    assert_eq!(out["done"].as_array().unwrap().len(), 2);
+    assert_eq!(out["done"], json!([ids[0], ids[1]]), "{out}");
+    assert_eq!(out["failed"].as_array().unwrap().len(), 1, "{out}");
     assert_eq!(out["failed"][0]["id"].as_i64(), Some(ids[2]));
     // Bulk merge, bulk delete and restore.
     let (s, out) = send(admin.post(app.url("/api/v1/tickets/bulk")).json(&json!({

@@ -5,6 +5,11 @@ pub mod service;
 
 use serde::{Deserialize, Serialize};
 
+/// The longest contact name, in characters. Names typed in are refused
+/// beyond it; names that come with an email (its display name) are cut to
+/// it, so a long display name never keeps a customer's mail out.
+pub const MAX_NAME_CHARS: usize = 120;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Contact {

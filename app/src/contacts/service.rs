@@ -74,7 +74,7 @@ pub async fn find_or_create(
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        Some(n) => required_text("contact.name", "Contact name", n, 120)?,
+        Some(n) => required_text("contact.name", "Contact name", n, super::MAX_NAME_CHARS)?,
         None => name_from_email(&email),
     };
     let row = sqlx::query(

@@ -374,7 +374,11 @@ pub async fn add(
                 .map(str::trim)
                 .filter(|b| !b.is_empty())
             {
-                Some(b) => b.to_string(),
+                Some(b) => {
+                    // The plain text is stored too: it has the same limit.
+                    validate_body(b)?;
+                    b.to_string()
+                }
                 None => html_to_text(&clean),
             };
             (text, clean)

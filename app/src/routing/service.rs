@@ -18,7 +18,7 @@ use crate::messages::service::insert_timeline_event;
 use crate::settings::{require_admin, settings_changed};
 use crate::tickets::facts::{self, all_hold, validate_conditions, TicketFacts, FACT_COLUMNS};
 use crate::tickets::CHANNELS;
-use crate::users::service::required_text;
+use crate::users::service::{check_position, required_text};
 use crate::users::{Availability, Role, User};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -102,6 +102,7 @@ async fn validate(
     input: &RoutingRuleInput,
 ) -> Result<(String, Option<String>), AppError> {
     let name = required_text("name", "Name", &input.name, 80)?;
+    check_position(input.position)?;
     let channel = match input
         .channel
         .as_deref()

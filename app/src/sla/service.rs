@@ -15,7 +15,7 @@ use crate::events::{self, log::PendingEvent};
 use crate::settings::{require_admin, settings_changed};
 use crate::state::AppState;
 use crate::tickets::facts::{self, all_hold, validate_conditions, TicketFacts, FACT_COLUMNS};
-use crate::users::service::required_text;
+use crate::users::service::{check_position, required_text};
 use crate::users::User;
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -90,6 +90,7 @@ fn check_minutes(field: &str, value: Option<i64>) -> Result<Option<i64>, AppErro
 /// Checks an input against the stored calendars and statuses.
 async fn validate(conn: &mut AnyConnection, input: &SlaPolicyInput) -> Result<String, AppError> {
     let name = required_text("name", "Name", &input.name, 80)?;
+    check_position(input.position)?;
     validate_conditions(&input.conditions)?;
     check_minutes("first_reply_minutes", input.first_reply_minutes)?;
     check_minutes("next_reply_minutes", input.next_reply_minutes)?;

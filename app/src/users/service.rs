@@ -69,9 +69,14 @@ pub(crate) async fn with_teams(db: &Db, mut user: User) -> Result<User, AppError
 }
 
 /// Validates and normalises an email address (trimmed, lower-case).
+///
+/// An address must also be one the mail library sends to (`lettre`'s
+/// `Address`): a contact whose address it refuses, such as `a..b@x.com`,
+/// would get a ticket that no reply could ever leave.
 pub fn normalize_email(field: &str, email: &str) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
+        && email.parse::<lettre::Address>().is_ok()
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -85,6 +90,22 @@ pub fn normalize_email(field: &str, email: &str) -> Result<String, AppError> {
         Ok(email)
     } else {
         Err(AppError::invalid(field, "Enter a valid email address."))
+    }
+}
+
+/// The largest position a routing rule or SLA policy may be given.
+pub const MAX_POSITION: i64 = 1_000_000;
+
+/// Validates an ordering position, if one is given: 0 to [`MAX_POSITION`].
+/// A new rule without one goes after the last (`MAX(position) + 1`), which
+/// must not overflow.
+pub fn check_position(position: Option<i64>) -> Result<(), AppError> {
+    match position {
+        Some(p) if !(0..=MAX_POSITION).contains(&p) => Err(AppError::invalid(
+            "position",
+            format!("Position must be between 0 and {MAX_POSITION}."),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -547,6 +568,9 @@ mod tests {
             normalize_email("e", "  Ana@Example.COM ").unwrap(),
             "ana@example.com"
         );
+        for good in ["first.last+tag@mail.example.co", "o'brien@x.io"] {
+            assert_eq!(normalize_email("e", good).unwrap(), good);
+        }
         for bad in [
             "",
             "ana",
@@ -556,9 +580,22 @@ mod tests {
             "a b@x.com",
             "a@x.com>",
             "a@.com",
+            // Refused by the mail library, so no reply could be sent.
+            "a..b@x.com",
+            "a;b@x.com",
+            "a@b@x.com",
         ] {
             assert!(normalize_email("e", bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn positions_stay_in_range() {
+        assert!(check_position(None).is_ok());
+        assert!(check_position(Some(0)).is_ok());
+        assert!(check_position(Some(MAX_POSITION)).is_ok());
+        assert!(check_position(Some(-1)).is_err());
+        assert!(check_position(Some(i64::MAX)).is_err());
     }
 
     #[test]

@@ -194,7 +194,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, ParseError> {
         .filter(|a| a.contains('@'));
     let from_name = from
         .and_then(|a| a.name())
-        .map(clean_header_text)
+        .map(|n| display_name(&clean_header_text(n)))
         .filter(|n| !n.is_empty());
     let mut recipients = Vec::new();
     for list in [message.to(), message.cc()].into_iter().flatten() {
@@ -287,6 +287,16 @@ pub fn clean_header_text(text: &str) -> String {
     out
 }
 
+/// A sender's display name as a contact name: cut to the longest a contact
+/// name may be (a contact is created from it, and must not be refused).
+fn display_name(name: &str) -> String {
+    name.chars()
+        .take(crate::contacts::MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
 /// The ticket number in a subject: the last `[#123]`.
 pub fn subject_ticket_number(subject: &str) -> Option<i64> {
     let mut found = None;
@@ -342,6 +352,16 @@ mod tests {
             clean_header_text("Hi\r\nBcc: victim@example.com"),
             "Hi Bcc: victim@example.com"
         );
+    }
+
+    #[test]
+    fn long_display_names_fit_a_contact() {
+        let long = format!("{} Smith", "Ana ".repeat(60));
+        let raw = format!("From: \"{long}\" <ana@customer.example>\r\nSubject: Hi\r\n\r\nBody\r\n");
+        let parsed = parse(raw.as_bytes()).unwrap();
+        let name = parsed.from_name.unwrap();
+        assert_eq!(name.chars().count(), crate::contacts::MAX_NAME_CHARS - 1);
+        assert!(long.starts_with(&name));
     }
 
     #[test]

@@ -802,8 +802,13 @@ pub async fn bulk(
     action: BulkAction,
 ) -> Result<BulkOutcome, AppError> {
     require_worker(actor)?;
-    let mut ids = ticket_ids.to_vec();
-    ids.dedup();
+    // Each ticket once, in the order chosen.
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<i64> = ticket_ids
+        .iter()
+        .copied()
+        .filter(|id| seen.insert(*id))
+        .collect();
     if ids.is_empty() {
         return Err(AppError::invalid(
             "ticket_ids",
