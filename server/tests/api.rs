@@ -18,6 +18,7 @@ on_both_databases!(
     patch_changes_properties_and_records_them,
     collaborators_view_and_comment_only,
     admin_endpoints_are_for_super_admins,
+    contacts_follow_ticket_access,
     keyset_pagination_walks_every_ticket_once,
     cross_site_posts_are_refused,
     openapi_document_describes_the_api,
@@ -580,6 +581,71 @@ async fn collaborators_view_and_comment_only(app: TestApp) {
     .await;
     assert_eq!(status, 403);
     assert_eq!(app.count("tickets").await, 1);
+}
+
+/// Someone who sees only their own tickets sees only those tickets'
+/// contacts: the directory and a contact by id alike.
+async fn contacts_follow_ticket_access(app: TestApp) {
+    let admin = app.admin().await;
+    let olga = app.user("Olga", Role::Agent).await;
+    let (s, u) = send(
+        admin
+            .patch(app.url(&format!("/api/v1/users/{}", olga.id)))
+            .json(&json!({"access": "owned", "include_unassigned": false})),
+    )
+    .await;
+    assert_eq!(s, 200, "{u}");
+    let mut contact_of = Vec::new();
+    for (who, owner) in [
+        ("mine@customer.example", Some(olga.id)),
+        ("theirs@customer.example", None),
+    ] {
+        let (s, t) = send(
+            admin
+                .post(app.url("/api/v1/tickets"))
+                .json(&json!({"subject": "Question", "contact": {"email": who, "name": "Cust"}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{t}");
+        let (s, _) = send(
+            admin
+                .patch(app.url(&format!("/api/v1/tickets/{}", t["id"])))
+                .json(&json!({"owner_id": owner})),
+        )
+        .await;
+        assert_eq!(s, 200);
+        contact_of.push(t["contact_id"].as_i64().unwrap());
+    }
+    let emails = |list: &Value| -> Vec<String> {
+        list["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["email"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let agent = app.signed_in_as(&olga).await;
+    let (s, list) = send(agent.get(app.url("/api/v1/contacts?q=Cust"))).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(emails(&list), ["mine@customer.example"]);
+    let (s, _) = send(agent.get(app.url(&format!("/api/v1/contacts/{}", contact_of[0])))).await;
+    assert_eq!(s, 200);
+    let (s, _) = send(agent.get(app.url(&format!("/api/v1/contacts/{}", contact_of[1])))).await;
+    assert_eq!(s, 404);
+    let (s, list) = send(admin.get(app.url("/api/v1/contacts?q=Cust"))).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(emails(&list).len(), 2, "{list}");
+    // Limits outside their range are refused, not quietly changed.
+    for (path, bad) in [
+        ("/api/v1/contacts", "0"),
+        ("/api/v1/contacts", "201"),
+        ("/api/v1/contacts", "-5"),
+        ("/api/v1/email-quarantine", "0"),
+        ("/api/v1/email-quarantine", "501"),
+    ] {
+        let (s, e) = send(admin.get(app.url(&format!("{path}?limit={bad}")))).await;
+        assert_eq!(s, 422, "{path}?limit={bad}: {e}");
+    }
 }
 
 async fn admin_endpoints_are_for_super_admins(app: TestApp) {

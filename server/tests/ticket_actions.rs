@@ -21,6 +21,7 @@ on_both_databases!(
     move_maps_the_status_into_the_new_pipeline,
     trash_restore_and_purge,
     bulk_actions_apply_to_each_ticket_the_caller_may_change,
+    links_and_unmerge_only_reach_tickets_the_caller_may_see,
 );
 
 async fn create(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
@@ -697,6 +698,91 @@ async fn split_makes_a_linked_ticket_of_chosen_entries(app: TestApp) {
     assert!(th.to_string().contains(&format!("into #{}", new["number"])));
     // The new ticket starts in an open status of the same pipeline.
     assert_eq!(new["status_category"], "open");
+}
+
+/// A ticket's links (split off, merged into it) name only tickets the
+/// caller may see, and only those can be unmerged by them.
+async fn links_and_unmerge_only_reach_tickets_the_caller_may_see(app: TestApp) {
+    let admin = app.admin().await;
+    let olga = app.user("Olga", Role::Agent).await;
+    let (s, u) = send(
+        admin
+            .patch(app.url(&format!("/api/v1/users/{}", olga.id)))
+            .json(&json!({"access": "owned", "include_unassigned": false})),
+    )
+    .await;
+    assert_eq!(s, 200, "{u}");
+    let hers = create(
+        &app,
+        &admin,
+        json!({"subject": "Hers", "body": "first question"}),
+    )
+    .await;
+    let id = hers["id"].as_i64().unwrap();
+    let (s, _) = send(
+        admin
+            .patch(app.url(&format!("/api/v1/tickets/{id}")))
+            .json(&json!({"owner_id": olga.id})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let second = entry(
+        &app,
+        id,
+        EntryKind::Inbound,
+        "second question",
+        app::db::now_ms(),
+    )
+    .await;
+    // Split off, then taken from her: she may not see it any more.
+    let (s, split) = send(
+        admin
+            .post(app.url(&format!("/api/v1/tickets/{id}/split")))
+            .json(&json!({"message_ids": [second]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{split}");
+    let (s, _) = send(
+        admin
+            .patch(app.url(&format!("/api/v1/tickets/{}", split["id"])))
+            .json(&json!({"owner_id": null})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Someone else's ticket, merged into hers.
+    let other = create(&app, &admin, json!({"subject": "Not hers", "body": "x"})).await;
+    let (s, merged) = send(
+        admin
+            .post(app.url(&format!("/api/v1/tickets/{id}/merge")))
+            .json(&json!({"ticket_ids": [other["id"]]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{merged}");
+
+    let open = |client: reqwest::Client| {
+        let url = app.url("/rpc/open_ticket");
+        let number = hers["number"].to_string();
+        async move { send(client.post(url).form(&[("number", number.as_str())])).await }
+    };
+    let (s, seen) = open(admin.clone()).await;
+    assert_eq!(s, 200, "{seen}");
+    assert_eq!(seen["split_into"][0]["id"], split["id"], "{seen}");
+    assert_eq!(seen["merged"][0]["id"], other["id"], "{seen}");
+    let olga_client = app.signed_in_as(&olga).await;
+    let (s, seen) = open(olga_client.clone()).await;
+    assert_eq!(s, 200, "{seen}");
+    assert_eq!(seen["split_into"], json!([]), "{seen}");
+    assert_eq!(seen["merged"], json!([]), "{seen}");
+
+    let unmerge = |client: reqwest::Client| {
+        let url = app.url(&format!("/api/v1/tickets/{id}/unmerge"));
+        let body = json!({"ticket_id": other["id"]});
+        async move { send(client.post(url).json(&body)).await }
+    };
+    let (s, e) = unmerge(olga_client).await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = unmerge(admin).await;
+    assert_eq!(s, 200, "{e}");
 }
 
 async fn move_maps_the_status_into_the_new_pipeline(app: TestApp) {

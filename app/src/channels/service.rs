@@ -513,11 +513,17 @@ pub async fn list_quarantine(
     limit: i64,
 ) -> Result<Vec<QuarantinedEmail>, AppError> {
     require_admin(actor)?;
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 500.",
+        ));
+    }
     let rows = sqlx::query(
         "SELECT id, channel_id, source, category, reason, sender, subject, size, received_at \
          FROM email_quarantine ORDER BY received_at DESC, id DESC LIMIT $1",
     )
-    .bind(limit.clamp(1, 500))
+    .bind(limit)
     .fetch_all(db.pool())
     .await?;
     rows.iter()

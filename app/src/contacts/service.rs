@@ -88,40 +88,68 @@ pub async fn find_or_create(
     Ok(row.try_get("id")?)
 }
 
-pub async fn get(db: &Db, _actor: &User, id: i64) -> Result<Contact, AppError> {
-    let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1"))
-        .bind(id)
+/// A contact the caller may see (see [`push_contact_filter`]); others are
+/// "not found", as tickets outside one's access are.
+pub async fn get(db: &Db, actor: &User, id: i64) -> Result<Contact, AppError> {
+    let mut sql = SqlBuilder::new(SELECT);
+    sql.push(" WHERE c.id = ").bind_int(id);
+    push_contact_filter(&mut sql, actor);
+    let row = sql
+        .query()
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| AppError::not_found("Contact"))?;
     from_row(&row)
 }
 
-/// Contacts by name, optionally filtered by a name/email prefix.
+/// Contacts by name, optionally filtered by a name/email prefix: those the
+/// caller may see.
 pub async fn list(
     db: &Db,
-    _actor: &User,
+    actor: &User,
     query: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Contact>, AppError> {
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 200.",
+        ));
+    }
     let mut sql = SqlBuilder::new(SELECT);
+    sql.push(" WHERE 1 = 1");
     if let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = format!("{}%", q.to_lowercase().replace(['%', '_'], ""));
-        sql.push(" WHERE lower(c.name) LIKE ")
+        sql.push(" AND (lower(c.name) LIKE ")
             .bind_text(pattern.clone());
         sql.push(" OR c.email LIKE ").bind_text(pattern);
+        sql.push(")");
     }
-    sql.push(" ORDER BY c.name, c.id LIMIT ")
-        .bind_int(limit.clamp(1, 200));
+    push_contact_filter(&mut sql, actor);
+    sql.push(" ORDER BY c.name, c.id LIMIT ").bind_int(limit);
     let rows = sql.query().fetch_all(db.pool()).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Appends " AND ..." keeping contact alias `c` to those `actor` may see:
+/// everyone for those who see every ticket, otherwise the contacts of
+/// tickets they may see (in any state, the trash included). A user limited
+/// to their own or their teams' tickets does not browse the whole customer
+/// list, as search already did not show it to them.
+fn push_contact_filter(sql: &mut SqlBuilder, actor: &User) {
+    if crate::access::sees_all(actor) {
+        return;
+    }
+    sql.push(" AND EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = c.id");
+    crate::access::push_ticket_filter(sql, actor);
+    sql.push(")");
 }
 
 pub async fn create(db: &Db, actor: &User, input: NewContact) -> Result<Contact, AppError> {
     if !actor.can_work_tickets() {
         return Err(AppError::forbidden("Collaborators cannot add contacts."));
     }
-    let name = required_text("name", "Name", &input.name, 120)?;
+    let name = required_text("name", "Name", &input.name, super::MAX_NAME_CHARS)?;
     let email = match input
         .email
         .as_deref()

@@ -98,16 +98,16 @@ pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
         };
         use super::actions::service as actions;
         let merged_from = match ticket.merged_from {
-            Some(id) => actions::link_of(&state.db, id).await?,
+            Some(id) => actions::link_of(&state.db, &user, id).await?,
             None => None,
         };
         let split_from = match ticket.split_from_id {
-            Some(id) => actions::link_of(&state.db, id).await?,
+            Some(id) => actions::link_of(&state.db, &user, id).await?,
             None => None,
         };
         Ok(TicketDetail {
-            merged: actions::merged_into(&state.db, ticket.id).await?,
-            split_into: actions::split_off(&state.db, ticket.id).await?,
+            merged: actions::merged_into(&state.db, &user, ticket.id).await?,
+            split_into: actions::split_off(&state.db, &user, ticket.id).await?,
             merged_from,
             split_from,
             ticket,

@@ -358,8 +358,10 @@ pub async fn unmerge(
             primary.number
         )));
     }
+    // One the caller may not see is "not merged into this one" too: it
+    // would otherwise come back into lists it does not belong to.
     let secondary = secondary
-        .filter(|s| s.merged_into_id == Some(primary.id))
+        .filter(|s| s.merged_into_id == Some(primary.id) && can_see(actor, s.owner_id, s.team_id))
         .ok_or_else(|| {
             AppError::invalid("ticket_id", "That ticket is not merged into this one.")
         })?;
@@ -465,59 +467,76 @@ pub async fn unmerge(
 }
 
 /// The tickets merged directly into `ticket_id`, for its sidebar (each can
-/// be unmerged).
+/// be unmerged). Only those the caller may see, as every link below: a
+/// ticket outside the caller's access is not named to them, not even by
+/// number and subject.
 pub async fn merged_into(
     db: &Db,
+    actor: &User,
     ticket_id: i64,
 ) -> Result<Vec<super::super::LinkedTicket>, AppError> {
-    linked(db, "merged_into_id", ticket_id).await
+    linked(db, actor, "merged_into_id", ticket_id).await
 }
 
 /// The tickets split off from `ticket_id`.
 pub async fn split_off(
     db: &Db,
+    actor: &User,
     ticket_id: i64,
 ) -> Result<Vec<super::super::LinkedTicket>, AppError> {
-    linked(db, "split_from_id", ticket_id).await
+    linked(db, actor, "split_from_id", ticket_id).await
 }
 
 async fn linked(
     db: &Db,
+    actor: &User,
     column: &str,
     ticket_id: i64,
 ) -> Result<Vec<super::super::LinkedTicket>, AppError> {
     let rows = sqlx::query(&format!(
-        "SELECT id, number, subject FROM tickets WHERE {column} = $1 ORDER BY id"
+        "SELECT {LINK_COLUMNS} FROM tickets WHERE {column} = $1 ORDER BY id"
     ))
     .bind(ticket_id)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(super::super::LinkedTicket {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-                subject: r.try_get("subject")?,
-            })
-        })
-        .collect()
+    let mut links = Vec::new();
+    for row in &rows {
+        links.extend(visible_link(actor, row)?);
+    }
+    Ok(links)
 }
 
-/// A ticket by id for a link (no access check: the caller shows only
-/// number and subject of a ticket linked to one they may see).
-pub async fn link_of(db: &Db, id: i64) -> Result<Option<super::super::LinkedTicket>, AppError> {
-    let row = sqlx::query("SELECT id, number, subject FROM tickets WHERE id = $1")
+/// A ticket by id for a link, if the caller may see it.
+pub async fn link_of(
+    db: &Db,
+    actor: &User,
+    id: i64,
+) -> Result<Option<super::super::LinkedTicket>, AppError> {
+    let row = sqlx::query(&format!("SELECT {LINK_COLUMNS} FROM tickets WHERE id = $1"))
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.map(|r| {
-        Ok(super::super::LinkedTicket {
-            id: r.try_get("id")?,
-            number: r.try_get("number")?,
-            subject: r.try_get("subject")?,
-        })
+    Ok(match row {
+        Some(row) => visible_link(actor, &row)?,
+        None => None,
     })
-    .transpose()
+}
+
+/// What a link shows, and what decides whether it may be shown.
+const LINK_COLUMNS: &str = "id, number, subject, owner_id, team_id";
+
+fn visible_link(
+    actor: &User,
+    row: &sqlx::any::AnyRow,
+) -> Result<Option<super::super::LinkedTicket>, AppError> {
+    if !can_see(actor, row.try_get("owner_id")?, row.try_get("team_id")?) {
+        return Ok(None);
+    }
+    Ok(Some(super::super::LinkedTicket {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        subject: row.try_get("subject")?,
+    }))
 }
 
 /// Makes a new ticket of the chosen entries of a thread: same contact,
