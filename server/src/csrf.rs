@@ -18,8 +18,10 @@ pub async fn check_origin(req: Request, next: Next) -> Response {
         .headers()
         .get(header::UPGRADE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    // Only a Bearer token exempts a request: any other Authorization header
+    // is ignored by authentication, which then uses the cookie.
     if (is_safe_method(req.method()) && !upgrade)
-        || req.headers().contains_key(header::AUTHORIZATION)
+        || app::auth::service::bearer_token(req.headers()).is_some()
         || same_origin(&req)
     {
         next.run(req).await

@@ -794,6 +794,17 @@ async fn cross_site_posts_are_refused(app: TestApp) {
     )
     .await;
     assert_eq!(status, 403);
+    // An Authorization header that is not a Bearer token does not exempt a
+    // request that the cookie authenticates.
+    let (status, _) = send(
+        client
+            .post(app.url("/api/v1/tickets"))
+            .header("origin", "https://evil.example")
+            .header("authorization", "Basic YWRtaW46eA==")
+            .json(&json!({"subject": "Forged"})),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert_eq!(app.count("tickets").await, 0);
     assert_eq!(app.count("messages").await, 0);
 }

@@ -179,7 +179,8 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer ...` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(http::header::AUTHORIZATION)?
         .to_str()
