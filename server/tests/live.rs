@@ -378,6 +378,51 @@ async fn presence_shows_viewers_and_typing(app: TestApp) {
     admin_live.presence_where(id, |v| *v == json!([])).await;
 }
 
+/// Presence is checked again on every heartbeat: a viewer who may no longer
+/// see the ticket stops showing on it.
+async fn presence_is_checked_again_on_each_heartbeat(app: TestApp) {
+    let admin = admin_token(&app).await;
+    let ana = app.user("Ana Scoped", app::users::Role::Agent).await;
+    let (status, body) = call(
+        "PATCH",
+        app.url(&format!("/api/v1/users/{}", ana.id)),
+        &admin,
+        Some(json!({"access": "owned", "include_unassigned": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let ana_token = token(&app.base, &ana.email, "password-123").await;
+    let (_, t) = call(
+        "POST",
+        app.url("/api/v1/tickets"),
+        &admin,
+        Some(json!({"subject": "Unassigned for now"})),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    let mut admin_live = LiveClient::connect(&app.base, &admin, None).await;
+    admin_live.until_ready().await;
+    let mut ana_live = LiveClient::connect(&app.base, &ana_token, None).await;
+    ana_live.until_ready().await;
+    ana_live.send_presence(Some(id), None).await;
+    admin_live
+        .presence_where(id, |v| v[0]["user_id"] == ana.id)
+        .await;
+    // The admin takes the ticket: it is out of Ana's access.
+    let me = call("GET", app.url("/api/v1/me"), &admin, None).await.1;
+    let (status, _) = call(
+        "PATCH",
+        app.url(&format!("/api/v1/tickets/{id}")),
+        &admin,
+        Some(json!({"owner_id": me["id"]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Her next heartbeat no longer shows her on it.
+    ana_live.send_presence(Some(id), None).await;
+    admin_live.presence_where(id, |v| *v == json!([])).await;
+}
+
 async fn stale_replies_need_confirmation(app: TestApp) {
     let admin = admin_token(&app).await;
     let bo = app.user("Bo Second", app::users::Role::Agent).await;
@@ -570,6 +615,7 @@ on_both_databases!(
     resume_skips_events_older_than_the_window,
     agents_only_receive_what_they_may_see,
     presence_shows_viewers_and_typing,
+    presence_is_checked_again_on_each_heartbeat,
     stale_replies_need_confirmation,
     the_stream_needs_credentials,
     one_transactions_events_keep_their_order_and_scope,

@@ -130,7 +130,11 @@ struct Connection {
     /// The newest seq sent; nothing at or below it is sent again.
     last_seq: i64,
     last_counts: Option<Vec<ViewCount>>,
-    /// The ticket this connection reported viewing, as checked.
+    /// The ticket this connection reported viewing, as checked. Typing
+    /// refreshes (every 3 s) reuse the check; every other presence message
+    /// (the 15 s heartbeat included) checks again, so a viewer who lost
+    /// access to the ticket, or a ticket that moved to another team, is
+    /// shown to the right people within one heartbeat.
     viewing: Option<ViewedTicket>,
     /// When the session behind a cookie connection expires.
     expires_at: Option<i64>,
@@ -358,7 +362,10 @@ impl Connection {
         };
         let viewing = match ticket_id {
             None => None,
-            Some(id) => match self.viewing.filter(|v| v.ticket_id == id) {
+            Some(id) => match self
+                .viewing
+                .filter(|v| v.ticket_id == id && typing.is_some())
+            {
                 Some(v) => Some(v),
                 // Only tickets the user may open can carry their presence.
                 None => match app::tickets::service::get(&self.state.db, &self.user, id).await {
