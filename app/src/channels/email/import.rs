@@ -105,16 +105,85 @@ async fn start_row(state: &AppState, channel_id: i64, source: &str) -> Result<i6
     .try_get("id")?)
 }
 
-/// Counts the messages of an mbox file (its `From ` separator lines).
-fn count_mbox(path: &std::path::Path) -> std::io::Result<i64> {
-    let file = std::io::BufReader::new(std::fs::File::open(path)?);
-    let mut n = 0;
-    for line in file.split(b'\n') {
-        if line?.starts_with(b"From ") {
-            n += 1;
+/// Where each message of an mbox file lies: the byte ranges from one
+/// `From ` separator line to the next (or the end).
+///
+/// Reads the file in fixed blocks, so neither a huge message nor a file
+/// without line breaks is ever held in memory: the import then reads each
+/// message on its own and skips, unread, any over the size limit.
+fn mbox_ranges(reader: impl std::io::Read) -> std::io::Result<Vec<std::ops::Range<u64>>> {
+    const SEPARATOR: &[u8] = b"From ";
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, reader);
+    let mut starts = Vec::new();
+    // How much of "From " the current line has begun with, while it still
+    // may be a separator; `None` once it cannot.
+    let mut matched = Some(0);
+    let mut offset = 0u64;
+    loop {
+        let block = reader.fill_buf()?;
+        if block.is_empty() {
+            break;
         }
+        for (i, &byte) in block.iter().enumerate() {
+            if byte == b'\n' {
+                matched = Some(0);
+                continue;
+            }
+            if let Some(k) = matched {
+                matched = (byte == SEPARATOR[k]).then_some(k + 1);
+                if matched == Some(SEPARATOR.len()) {
+                    starts.push(offset + i as u64 + 1 - SEPARATOR.len() as u64);
+                    matched = None;
+                }
+            }
+        }
+        let len = block.len();
+        offset += len as u64;
+        reader.consume(len);
     }
-    Ok(n)
+    let ends = starts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(std::iter::once(offset));
+    Ok(starts.iter().zip(ends).map(|(&s, e)| s..e).collect())
+}
+
+/// One message of an mbox file as the import hands it on.
+enum MboxMessage {
+    /// The message, without its separator line.
+    Whole(Vec<u8>),
+    /// Over the size limit: its size and its first 64 KiB, for the
+    /// quarantine.
+    TooLarge { size: u64, head: Vec<u8> },
+}
+
+/// Reads the message at `range` of an mbox file (see [`mbox_ranges`]).
+fn read_mbox_message(
+    file: &mut std::fs::File,
+    range: std::ops::Range<u64>,
+    max_bytes: usize,
+) -> Result<MboxMessage, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let unreadable = |_| "Reading the file failed.".to_string();
+    file.seek(SeekFrom::Start(range.start))
+        .map_err(unreadable)?;
+    let size = range.end - range.start;
+    if size > max_bytes as u64 + 1024 {
+        // The separator line is not part of the message: 1 KiB of slack
+        // for it, so a message just under the limit still goes through.
+        let mut head = Vec::new();
+        (&mut *file)
+            .take(64 * 1024)
+            .read_to_end(&mut head)
+            .map_err(unreadable)?;
+        return Ok(MboxMessage::TooLarge { size, head });
+    }
+    let one = std::io::BufReader::new((&mut *file).take(size));
+    match mail_parser::mailbox::mbox::MessageIterator::new(one).next() {
+        Some(Ok(message)) => Ok(MboxMessage::Whole(message.unwrap_contents())),
+        _ => Err("The file is not a valid mbox file.".into()),
+    }
 }
 
 /// Imports an uploaded mbox file (already spooled to `path`, deleted when
@@ -125,8 +194,19 @@ pub async fn start_mbox(
     channel_id: i64,
     path: std::path::PathBuf,
 ) -> Result<i64, AppError> {
-    crate::channels::service::get(&state.db, &state.config.secret_key, actor, channel_id).await?;
-    let import_id = start_row(state, channel_id, "mbox").await?;
+    let started = async {
+        crate::channels::service::get(&state.db, &state.config.secret_key, actor, channel_id)
+            .await?;
+        start_row(state, channel_id, "mbox").await
+    };
+    let import_id = match started.await {
+        Ok(id) => id,
+        Err(e) => {
+            // Nothing will read the upload: it must not stay on disk.
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e);
+        }
+    };
     let state = state.clone();
     tokio::spawn(async move {
         let progress = Progress::default();
@@ -144,31 +224,34 @@ async fn run_mbox(
     path: &std::path::Path,
     progress: &Progress,
 ) -> Result<(), String> {
-    let counted = {
+    let ranges = {
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || count_mbox(&path))
+        tokio::task::spawn_blocking(move || mbox_ranges(std::fs::File::open(&path)?))
             .await
             .map_err(|_| "Reading the file failed.".to_string())?
             .map_err(|e| format!("Reading the file failed: {e}"))?
     };
-    if counted == 0 {
+    if ranges.is_empty() {
         return Err(
             "The file holds no messages (an mbox file starts each message with a \"From \" line)."
                 .into(),
         );
     }
-    progress.set_total(state, import_id, counted).await;
-    // The iterator reads the file on a blocking thread and hands messages
-    // over a small channel, so a big file never sits in memory whole.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    progress
+        .set_total(state, import_id, ranges.len() as i64)
+        .await;
+    // Messages are read one at a time on a blocking thread and handed over
+    // a small channel, so at most a few messages, each within the size
+    // limit, are in memory at once.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<MboxMessage>(16);
     let path = path.to_path_buf();
+    let max_bytes = state.config.max_email_bytes;
     let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let file =
+        let mut file =
             std::fs::File::open(&path).map_err(|e| format!("Reading the file failed: {e}"))?;
-        let iter = mail_parser::mailbox::mbox::MessageIterator::new(std::io::BufReader::new(file));
-        for message in iter {
-            let message = message.map_err(|_| "The file is not a valid mbox file.".to_string())?;
-            if tx.blocking_send(message.unwrap_contents()).is_err() {
+        for range in ranges {
+            let message = read_mbox_message(&mut file, range, max_bytes)?;
+            if tx.blocking_send(message).is_err() {
                 break;
             }
         }
@@ -179,10 +262,26 @@ async fn run_mbox(
         channel_id: Some(channel_id),
         recipients: Vec::new(),
     };
-    while let Some(raw) = rx.recv().await {
-        let outcome = ingest::ingest(state, raw, &delivery)
-            .await
-            .map_err(|_| "Storing imported mail failed.".to_string())?;
+    while let Some(message) = rx.recv().await {
+        let outcome = match message {
+            MboxMessage::Whole(raw) => ingest::ingest(state, raw, &delivery).await,
+            MboxMessage::TooLarge { size, head } => {
+                let reason =
+                    format!("The message is {size} bytes, over the {max_bytes} byte limit.");
+                ingest::quarantine(
+                    &state.db,
+                    Some(channel_id),
+                    Source::Import,
+                    "too_large",
+                    &reason,
+                    None,
+                    None,
+                    &head,
+                )
+                .await
+            }
+        }
+        .map_err(|_| "Storing imported mail failed.".to_string())?;
         progress.record(state, import_id, &outcome).await;
     }
     reader
@@ -229,4 +328,62 @@ pub async fn start_imap(
         progress.finish(&state, import_id, result).await;
     });
     Ok(import_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mbox_messages_are_found_by_their_separator_lines() {
+        let mbox = b"From a@x Mon\nSubject: one\n\nsaid From then\n>From quoted\n\nFrom b@x Tue\nSubject: two\n\nbody\n";
+        let ranges = mbox_ranges(&mbox[..]).unwrap();
+        assert_eq!(ranges.len(), 2);
+        assert!(mbox[ranges[0].start as usize..].starts_with(b"From a@x"));
+        assert!(mbox[ranges[1].start as usize..].starts_with(b"From b@x"));
+        assert_eq!(ranges[0].end, ranges[1].start);
+        assert_eq!(ranges[1].end, mbox.len() as u64);
+        // "From " inside a line, or a file without separators, is no message.
+        assert!(mbox_ranges(&b"not an mbox\nsay From here"[..])
+            .unwrap()
+            .is_empty());
+        assert!(mbox_ranges(&b""[..]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_separator_split_across_reads_is_found() {
+        // Longer than one 64 KiB block, with the separator across the boundary.
+        let mut mbox = b"From a@x Mon\n\n".to_vec();
+        mbox.resize(64 * 1024 - 3, b'a');
+        mbox.extend_from_slice(b"\nFrom b@x Tue\n\nbody\n");
+        let ranges = mbox_ranges(&mbox[..]).unwrap();
+        assert_eq!(ranges.len(), 2);
+        assert!(mbox[ranges[1].start as usize..].starts_with(b"From b@x"));
+    }
+
+    #[test]
+    fn messages_over_the_limit_are_not_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.mbox");
+        let mut mbox = b"From a@x Mon\nSubject: small\n\nhi\n".to_vec();
+        let big_at = mbox.len() as u64;
+        mbox.extend_from_slice(b"From b@x Tue\nSubject: big\n\n");
+        mbox.resize(mbox.len() + 300_000, b'z');
+        mbox.push(b'\n');
+        std::fs::write(&path, &mbox).unwrap();
+        let ranges = mbox_ranges(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(ranges[1].start, big_at);
+        let mut file = std::fs::File::open(&path).unwrap();
+        match read_mbox_message(&mut file, ranges[0].clone(), 100_000).unwrap() {
+            MboxMessage::Whole(raw) => assert!(raw.starts_with(b"Subject: small")),
+            MboxMessage::TooLarge { .. } => panic!("the small message is refused"),
+        }
+        match read_mbox_message(&mut file, ranges[1].clone(), 100_000).unwrap() {
+            MboxMessage::TooLarge { size, head } => {
+                assert_eq!(size, mbox.len() as u64 - big_at);
+                assert_eq!(head.len(), 64 * 1024);
+            }
+            MboxMessage::Whole(_) => panic!("the big message was read whole"),
+        }
+    }
 }
