@@ -2,6 +2,7 @@
 
 mod common;
 
+use app::access::AccessScope;
 use app::users::Role;
 use common::{send, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 use serde_json::{json, Value};
@@ -587,14 +588,9 @@ async fn collaborators_view_and_comment_only(app: TestApp) {
 /// contacts: the directory and a contact by id alike.
 async fn contacts_follow_ticket_access(app: TestApp) {
     let admin = app.admin().await;
-    let olga = app.user("Olga", Role::Agent).await;
-    let (s, u) = send(
-        admin
-            .patch(app.url(&format!("/api/v1/users/{}", olga.id)))
-            .json(&json!({"access": "owned", "include_unassigned": false})),
-    )
-    .await;
-    assert_eq!(s, 200, "{u}");
+    let olga = app
+        .user_with_access("Olga", Role::Agent, AccessScope::Owned, false)
+        .await;
     let mut contact_of = Vec::new();
     for (who, owner) in [
         ("mine@customer.example", Some(olga.id)),

@@ -94,25 +94,28 @@ async fn events_arrive_in_order_after_commit(app: TestApp) {
     assert_eq!(unassigned.last(), Some(&0), "{unassigned:?}");
 }
 
+/// Creates a ticket with a first message; the API's answer.
+async fn create(app: &TestApp, token: &str, subject: &str) -> (u16, Value) {
+    call(
+        "POST",
+        app.url("/api/v1/tickets"),
+        token,
+        Some(json!({"subject": subject, "body": "text"})),
+    )
+    .await
+}
+
 async fn resume_with_since_loses_and_repeats_nothing(app: TestApp) {
     let admin = admin_token(&app).await;
-    let create = |subject: &str| {
-        call(
-            "POST",
-            app.url("/api/v1/tickets"),
-            &admin,
-            Some(json!({"subject": subject, "body": "text"})),
-        )
-    };
     let mut live = LiveClient::connect(&app.base, &admin, None).await;
     live.until_ready().await;
-    let (_, t1) = create("Before the drop").await;
+    let (_, t1) = create(&app, &admin, "Before the drop").await;
     let first = vec![live.next_event().await, live.next_event().await];
     let last_seen = seqs(&first)[1];
     drop(live);
 
     // Missed while disconnected.
-    let (_, t2) = create("While away").await;
+    let (_, t2) = create(&app, &admin, "While away").await;
     let (status, _) = call(
         "PATCH",
         app.url(&format!("/api/v1/tickets/{}", t1["id"])),
@@ -140,7 +143,7 @@ async fn resume_with_since_loses_and_repeats_nothing(app: TestApp) {
     assert_eq!(ready_seq, *replayed_seqs.last().unwrap());
 
     // Then live ones, without repeating the replay.
-    create("After the return").await;
+    create(&app, &admin, "After the return").await;
     let live_events = vec![live.next_event().await, live.next_event().await];
     assert!(seqs(&live_events)[0] > ready_seq);
     assert!(live
@@ -155,15 +158,7 @@ async fn resume_with_since_loses_and_repeats_nothing(app: TestApp) {
 /// with the seq to resume from.
 async fn resume_skips_events_older_than_the_window(app: TestApp) {
     let admin = admin_token(&app).await;
-    let create = |subject: &str| {
-        call(
-            "POST",
-            app.url("/api/v1/tickets"),
-            &admin,
-            Some(json!({"subject": subject, "body": "text"})),
-        )
-    };
-    let (_, old) = create("Long ago").await;
+    let (_, old) = create(&app, &admin, "Long ago").await;
     // Everything so far happened before the window.
     sqlx::query("UPDATE events SET created_at = created_at - $1")
         .bind(app.state.config.replay_window_ms + 60_000)
@@ -178,7 +173,7 @@ async fn resume_skips_events_older_than_the_window(app: TestApp) {
     assert!(newest_old > 0);
     drop(live);
 
-    let (_, recent) = create("Just now").await;
+    let (_, recent) = create(&app, &admin, "Just now").await;
     // From far back: only the recent events, and the gap is reported.
     let mut live = LiveClient::connect(&app.base, &admin, Some(0)).await;
     let (replayed, ready) = live.until_ready_data().await;
@@ -337,22 +332,33 @@ async fn agents_only_receive_what_they_may_see(app: TestApp) {
     assert_eq!(tea_live.closed_with, Some(4001));
 }
 
-async fn presence_shows_viewers_and_typing(app: TestApp) {
-    let admin = admin_token(&app).await;
-    let ana = app.user("Ana Live", app::users::Role::Agent).await;
-    let ana_token = token(&app.base, &ana.email, "password-123").await;
+/// A new unassigned ticket, and the admin's and `user`'s live connections,
+/// both caught up: the start of a presence test.
+async fn ticket_watched_by(
+    app: &TestApp,
+    admin: &str,
+    user: &app::users::User,
+    subject: &str,
+) -> (i64, LiveClient, LiveClient) {
+    let user_token = token(&app.base, &user.email, "password-123").await;
     let (_, t) = call(
         "POST",
         app.url("/api/v1/tickets"),
-        &admin,
-        Some(json!({"subject": "Watched"})),
+        admin,
+        Some(json!({ "subject": subject })),
     )
     .await;
-    let id = t["id"].as_i64().unwrap();
-    let mut admin_live = LiveClient::connect(&app.base, &admin, None).await;
+    let mut admin_live = LiveClient::connect(&app.base, admin, None).await;
     admin_live.until_ready().await;
-    let mut ana_live = LiveClient::connect(&app.base, &ana_token, None).await;
-    ana_live.until_ready().await;
+    let mut user_live = LiveClient::connect(&app.base, &user_token, None).await;
+    user_live.until_ready().await;
+    (t["id"].as_i64().unwrap(), admin_live, user_live)
+}
+
+async fn presence_shows_viewers_and_typing(app: TestApp) {
+    let admin = admin_token(&app).await;
+    let ana = app.user("Ana Live", app::users::Role::Agent).await;
+    let (id, mut admin_live, mut ana_live) = ticket_watched_by(&app, &admin, &ana, "Watched").await;
 
     ana_live.send_presence(Some(id), None).await;
     let ana_viewing = json!([{"user_id": ana.id, "name": "Ana Live", "typing": null}]);
@@ -382,28 +388,16 @@ async fn presence_shows_viewers_and_typing(app: TestApp) {
 /// see the ticket stops showing on it.
 async fn presence_is_checked_again_on_each_heartbeat(app: TestApp) {
     let admin = admin_token(&app).await;
-    let ana = app.user("Ana Scoped", app::users::Role::Agent).await;
-    let (status, body) = call(
-        "PATCH",
-        app.url(&format!("/api/v1/users/{}", ana.id)),
-        &admin,
-        Some(json!({"access": "owned", "include_unassigned": true})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let ana_token = token(&app.base, &ana.email, "password-123").await;
-    let (_, t) = call(
-        "POST",
-        app.url("/api/v1/tickets"),
-        &admin,
-        Some(json!({"subject": "Unassigned for now"})),
-    )
-    .await;
-    let id = t["id"].as_i64().unwrap();
-    let mut admin_live = LiveClient::connect(&app.base, &admin, None).await;
-    admin_live.until_ready().await;
-    let mut ana_live = LiveClient::connect(&app.base, &ana_token, None).await;
-    ana_live.until_ready().await;
+    let ana = app
+        .user_with_access(
+            "Ana Scoped",
+            app::users::Role::Agent,
+            app::access::AccessScope::Owned,
+            true,
+        )
+        .await;
+    let (id, mut admin_live, mut ana_live) =
+        ticket_watched_by(&app, &admin, &ana, "Unassigned for now").await;
     ana_live.send_presence(Some(id), None).await;
     admin_live
         .presence_where(id, |v| v[0]["user_id"] == ana.id)

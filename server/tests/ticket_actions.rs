@@ -5,6 +5,7 @@
 
 mod common;
 
+use app::access::AccessScope;
 use app::messages::EntryKind;
 use app::users::{NewUser, Role};
 use common::{send, TestApp};
@@ -704,14 +705,9 @@ async fn split_makes_a_linked_ticket_of_chosen_entries(app: TestApp) {
 /// caller may see, and only those can be unmerged by them.
 async fn links_and_unmerge_only_reach_tickets_the_caller_may_see(app: TestApp) {
     let admin = app.admin().await;
-    let olga = app.user("Olga", Role::Agent).await;
-    let (s, u) = send(
-        admin
-            .patch(app.url(&format!("/api/v1/users/{}", olga.id)))
-            .json(&json!({"access": "owned", "include_unassigned": false})),
-    )
-    .await;
-    assert_eq!(s, 200, "{u}");
+    let olga = app
+        .user_with_access("Olga", Role::Agent, AccessScope::Owned, false)
+        .await;
     let hers = create(
         &app,
         &admin,

@@ -8,6 +8,7 @@
 pub mod live;
 pub mod mail;
 
+use app::access::AccessScope;
 use app::db::Db;
 use app::state::{AppState, Config};
 use app::users::{NewUser, Role, User};
@@ -137,6 +138,19 @@ impl TestApp {
 
     /// Creates a user directly through the service layer.
     pub async fn user(&self, name: &str, role: Role) -> User {
+        self.user_with_access(name, role, AccessScope::All, true)
+            .await
+    }
+
+    /// A user whose ticket access is `access` (plus unassigned tickets when
+    /// `include_unassigned`), with password `password-123`.
+    pub async fn user_with_access(
+        &self,
+        name: &str,
+        role: Role,
+        access: AccessScope,
+        include_unassigned: bool,
+    ) -> User {
         let email = format!("{}@test.example", name.to_lowercase().replace(' ', "."));
         app::users::service::create_unchecked(
             &self.state.db,
@@ -146,8 +160,8 @@ impl TestApp {
                 password: Some("password-123".into()),
                 role,
                 team_ids: vec![],
-                access: Default::default(),
-                include_unassigned: true,
+                access,
+                include_unassigned,
                 teams: Vec::new(),
             },
         )
