@@ -603,13 +603,7 @@ async fn contacts_follow_ticket_access(app: TestApp) {
         )
         .await;
         assert_eq!(s, 201, "{t}");
-        let (s, _) = send(
-            admin
-                .patch(app.url(&format!("/api/v1/tickets/{}", t["id"])))
-                .json(&json!({"owner_id": owner})),
-        )
-        .await;
-        assert_eq!(s, 200);
+        common::patch_ticket(&app, &admin, &t["id"], json!({"owner_id": owner})).await;
         contact_of.push(t["contact_id"].as_i64().unwrap());
     }
     let emails = |list: &Value| -> Vec<String> {

@@ -715,13 +715,7 @@ async fn links_and_unmerge_only_reach_tickets_the_caller_may_see(app: TestApp) {
     )
     .await;
     let id = hers["id"].as_i64().unwrap();
-    let (s, _) = send(
-        admin
-            .patch(app.url(&format!("/api/v1/tickets/{id}")))
-            .json(&json!({"owner_id": olga.id})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    common::patch_ticket(&app, &admin, &hers["id"], json!({"owner_id": olga.id})).await;
     let second = entry(
         &app,
         id,
@@ -738,13 +732,7 @@ async fn links_and_unmerge_only_reach_tickets_the_caller_may_see(app: TestApp) {
     )
     .await;
     assert_eq!(s, 201, "{split}");
-    let (s, _) = send(
-        admin
-            .patch(app.url(&format!("/api/v1/tickets/{}", split["id"])))
-            .json(&json!({"owner_id": null})),
-    )
-    .await;
-    assert_eq!(s, 200);
+    common::patch_ticket(&app, &admin, &split["id"], json!({"owner_id": null})).await;
     // Someone else's ticket, merged into hers.
     let other = create(&app, &admin, json!({"subject": "Not hers", "body": "x"})).await;
     let (s, merged) = send(

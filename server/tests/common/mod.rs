@@ -198,6 +198,24 @@ pub async fn view_count(app: &TestApp, client: &reqwest::Client, view: &str) -> 
         .unwrap()
 }
 
+/// Changes a ticket through `PATCH /api/v1/tickets/{id}` and returns it;
+/// the change must succeed.
+pub async fn patch_ticket(
+    app: &TestApp,
+    client: &reqwest::Client,
+    id: &Value,
+    patch: Value,
+) -> Value {
+    let (status, ticket) = send(
+        client
+            .patch(app.url(&format!("/api/v1/tickets/{id}")))
+            .json(&patch),
+    )
+    .await;
+    assert_eq!(status, 200, "{patch}: {ticket}");
+    ticket
+}
+
 /// Sends a JSON request and returns (status, body).
 pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let res = req.send().await.expect("request");
