@@ -1,7 +1,7 @@
 //! Code the browser fetches only when it needs it.
 //!
 //! Every page loads one WASM bundle before it becomes interactive, so what
-//! goes into that bundle delays every page. Two kinds of code are split out
+//! goes into that bundle delays every page. Three kinds of code are split out
 //! of it (`cargo leptos build --split`), each as a split function that the
 //! build puts into a chunk of its own; calling it in the browser first
 //! fetches that chunk:
@@ -19,14 +19,20 @@
 //!   workspace fetches their chunks once it is hydrated
 //!   ([`load_workspace_panels`]), and they open at once after that, made
 //!   where they open as if they were not split ([`MakePanel`]).
+//! - **The open ticket**: its thread, sidebar, actions and composer. The
+//!   workspace fetches it first among the panels, so a ticket opened from
+//!   the list finds it there. On a ticket's own address the server renders
+//!   the ticket, so it is handled as a settings page is: preloaded beside
+//!   the main bundle and fetched before hydration.
 //!
-//! Both kinds use `wasm_split` itself rather than Leptos' `#[lazy]`, for its
+//! All three use `wasm_split` itself rather than Leptos' `#[lazy]`, for its
 //! `fallible` option: a chunk that cannot be fetched (offline, a proxy's
 //! error) is an `Err` to show, where `#[lazy]` would panic, and a panic
 //! stops the whole app. Each split function's first argument names its
 //! chunk (`page_*` for pages, `panel_*` for panels; the bench and
 //! `scripts/wasm-size.sh` sort chunks by that prefix).
 
+use crate::tickets::detail::OpenTicket;
 use crate::tickets::Ticket;
 use crate::views::editor::ViewPanel;
 use crate::views::{CustomView, ViewSummary};
@@ -147,8 +153,15 @@ fn preload_chunks(function: &str) {
     }
 }
 
+/// On the server, for a workspace address with a ticket open: has the
+/// browser fetch the open ticket's chunk beside the main bundle.
+#[cfg(feature = "ssr")]
+pub fn preload_open_ticket_chunks() {
+    preload_chunks("panel_open_ticket");
+}
+
 /// Fetches the code of the page at `path` if it is one of the settings
-/// pages, so that hydrating it finds the code in place, and says whether
+/// pages or has a ticket open, so that hydrating it finds the code in place, and says whether
 /// the page can hydrate: `false` when its chunk could not be fetched (the
 /// caller then leaves the server's page as it is, as when the main bundle
 /// fails). Other paths return `true` at once.
@@ -158,85 +171,136 @@ pub async fn load_code_for(path: &str) -> bool {
         "/settings/channels" => preload_page_channels().await.is_ok(),
         "/settings/help-desk" => preload_page_help_desk_settings().await.is_ok(),
         "/settings/sidebar" => preload_page_sidebar_editor().await.is_ok(),
+        path if crate::workspace::ticket_number_in(path).is_some() => {
+            preload_open_ticket().await.is_ok()
+        }
         _ => true,
     }
 }
 
-/// A panel's maker. Each panel's split function hands back the function
-/// that makes the panel, rather than the panel: once the chunk is in, the
+/// A panel's maker. The panels' split function hands back the functions
+/// that make the panels, rather than the panels: once the chunk is in, a
 /// panel is then made synchronously, where it opens, under the owner and
 /// context of the spot that shows it, exactly as if it were not split. (A
 /// panel made inside a `Suspense` would instead suspend whenever one of its
 /// own searches loads, and be remade.)
 type MakePanel<A> = fn(A) -> AnyView;
 
-/// A panel's chunk could not be fetched (the network dropped, say).
+/// A chunk could not be fetched (the network dropped, say).
 type PanelCode<A> = Result<MakePanel<A>, SplitLoaderError>;
+
+/// The makers of the workspace's panels.
+///
+/// They share one split function, so one chunk, rather than one each: the
+/// workspace fetches them all at once anyway, and code that several split
+/// functions share goes into a chunk of its own for each combination of
+/// them that uses it, so one per panel meant dozens of small files, each
+/// compressed alone.
+#[derive(Clone, Copy)]
+struct Panels {
+    view_editor: MakePanel<Option<CustomView>>,
+    customize_views: MakePanel<Vec<ViewSummary>>,
+    command_palette: MakePanel<()>,
+    create_ticket: MakePanel<()>,
+    merge_dialog: MakePanel<(Ticket, RwSignal<bool>)>,
+}
 
 // A panel whose chunk fails to load shows a notice and retries on its
 // next opening (see `panel`).
-
-#[wasm_split(panel_view_editor, wasm_split_path = ::leptos::wasm_split, preload(preload_view_editor), fallible)]
-fn view_editor() -> PanelCode<Option<CustomView>> {
-    Ok(|editing| view! { <crate::views::editor::ViewEditor editing/> }.into_any())
-}
-
-#[wasm_split(panel_customize_views, wasm_split_path = ::leptos::wasm_split, preload(preload_customize_views), fallible)]
-fn customize_views() -> PanelCode<Vec<ViewSummary>> {
-    Ok(|views| view! { <crate::views::editor::CustomizeViews views/> }.into_any())
-}
-
-#[wasm_split(panel_command_palette, wasm_split_path = ::leptos::wasm_split, preload(preload_command_palette), fallible)]
-fn command_palette() -> PanelCode<()> {
-    Ok(|()| view! { <crate::search::palette::CommandPalette/> }.into_any())
-}
-
-#[wasm_split(panel_create_ticket, wasm_split_path = ::leptos::wasm_split, preload(preload_create_ticket), fallible)]
-fn create_ticket() -> PanelCode<()> {
-    Ok(|()| view! { <crate::tickets::create::CreatePanel/> }.into_any())
-}
-
-#[wasm_split(panel_merge_dialog, wasm_split_path = ::leptos::wasm_split, preload(preload_merge_dialog), fallible)]
-fn merge_dialog() -> PanelCode<(Ticket, RwSignal<bool>)> {
-    Ok(|(primary, open)| {
-        view! { <crate::tickets::actions::components::MergeDialog primary open/> }.into_any()
+#[wasm_split(panel_workspace, wasm_split_path = ::leptos::wasm_split, preload(preload_panels), fallible)]
+fn panels() -> Result<Panels, SplitLoaderError> {
+    Ok(Panels {
+        view_editor: |editing| view! { <crate::views::editor::ViewEditor editing/> }.into_any(),
+        customize_views: |views| view! { <crate::views::editor::CustomizeViews views/> }.into_any(),
+        command_palette: |()| view! { <crate::search::palette::CommandPalette/> }.into_any(),
+        create_ticket: |()| view! { <crate::tickets::create::CreatePanel/> }.into_any(),
+        merge_dialog: |(primary, open)| {
+            view! { <crate::tickets::actions::components::MergeDialog primary open/> }.into_any()
+        },
     })
+}
+
+/// The open ticket's chunk: the thread, sidebar, actions and composer. Its
+/// own, apart from the panels', as a ticket's address fetches it before
+/// hydrating (named `panel_*` as it too is fetched once the workspace is
+/// hydrated).
+#[wasm_split(panel_open_ticket, wasm_split_path = ::leptos::wasm_split, preload(preload_open_ticket), fallible)]
+fn open_ticket() -> PanelCode<OpenTicket> {
+    Ok(crate::tickets::detail::open_ticket_view)
 }
 
 /// The editor of a new (`None`) or existing custom view.
 pub fn view_editor_panel(editing: Option<CustomView>) -> AnyView {
     let ws = expect_context::<Ws>();
-    panel(view_editor(), editing, move || {
-        ws.view_panel.set(ViewPanel::Closed)
-    })
+    panel(
+        async { Ok(panels().await?.view_editor) },
+        editing,
+        move || ws.view_panel.set(ViewPanel::Closed),
+    )
 }
 
 /// Choosing and ordering one's views.
 pub fn customize_views_panel(views: Vec<ViewSummary>) -> AnyView {
     let ws = expect_context::<Ws>();
-    panel(customize_views(), views, move || {
-        ws.view_panel.set(ViewPanel::Closed)
-    })
+    panel(
+        async { Ok(panels().await?.customize_views) },
+        views,
+        move || ws.view_panel.set(ViewPanel::Closed),
+    )
 }
 
 /// The Ctrl-K palette.
 pub fn command_palette_panel() -> AnyView {
     let ws = expect_context::<Ws>();
-    panel(command_palette(), (), move || ws.show_palette.set(false))
+    panel(
+        async { Ok(panels().await?.command_palette) },
+        (),
+        move || ws.show_palette.set(false),
+    )
 }
 
 /// The create-ticket panel.
 pub fn create_ticket_panel() -> AnyView {
     let ws = expect_context::<Ws>();
-    panel(create_ticket(), (), move || ws.show_create.set(false))
+    panel(async { Ok(panels().await?.create_ticket) }, (), move || {
+        ws.show_create.set(false)
+    })
 }
 
 /// Merging other tickets into `primary`; closing sets `open` to false.
 pub fn merge_dialog_panel(primary: Ticket, open: RwSignal<bool>) -> AnyView {
-    panel(merge_dialog(), (primary, open), move || open.set(false))
+    panel(
+        async { Ok(panels().await?.merge_dialog) },
+        (primary, open),
+        move || open.set(false),
+    )
 }
 
-/// What a panel shows while its code is not there.
+/// The open ticket, in the pane the main bundle made for it. While its
+/// chunk is on its way (a ticket opened in the instant after hydration) the
+/// pane says the ticket is loading; if the chunk cannot be fetched, a notice
+/// offers to load the page again, which fetches it before hydrating (see
+/// [`load_code_for`]).
+pub fn open_ticket_view(open: OpenTicket) -> AnyView {
+    let path = leptos_router::hooks::use_location().pathname;
+    once_loaded(
+        open_ticket(),
+        open,
+        || view! { <p class="loading">"Loading ticket…"</p> }.into_any(),
+        move || {
+            view! {
+                <div class="notice" role="alert" data-testid="ticket-unavailable">
+                    <p>"This ticket could not be loaded. Check your connection, then try again."</p>
+                    <a href=path.get_untracked() rel="external">"Try again"</a>
+                </div>
+            }
+            .into_any()
+        },
+    )
+}
+
+/// What shows in place of a split function's view while its code is not
+/// there.
 #[derive(Clone, Copy)]
 enum Loading<A: 'static> {
     Waiting,
@@ -244,16 +308,51 @@ enum Loading<A: 'static> {
     Failed,
 }
 
-/// Makes a panel with `args` as soon as `load` (its split function's call)
-/// has its maker: at once when its chunk is in, as it is after
-/// [`load_workspace_panels`] (and always on the server, where nothing is
-/// split). When a panel opens before that, in the instant after hydration,
-/// nothing shows until the chunk arrives; if it cannot be fetched, a notice
-/// says so, and `close` closes the panel (opening it again retries).
+/// A panel: made with `args` once its code is there; if it cannot be
+/// fetched, a notice says so, and `close` closes the panel (opening it
+/// again retries).
 fn panel<A>(
     load: impl Future<Output = PanelCode<A>> + 'static,
     args: A,
     close: impl Fn() + Copy + Send + Sync + 'static,
+) -> AnyView
+where
+    A: Clone + Send + Sync + 'static,
+{
+    once_loaded(
+        load,
+        args,
+        || ().into_any(),
+        move || {
+            view! {
+                <div class="overlay" on:click=move |_| close()>
+                    <div
+                        class="overlay-card"
+                        role="alert"
+                        data-testid="panel-unavailable"
+                        on:click=|ev| ev.stop_propagation()
+                    >
+                        <p>"This could not be loaded. Check your connection, then try again."</p>
+                        <button on:click=move |_| close()>"Close"</button>
+                    </div>
+                </div>
+            }
+            .into_any()
+        },
+    )
+}
+
+/// Makes a split function's view with `args` as soon as `load` (the split
+/// function's call) has its maker: at once when its chunk is in, as it is
+/// after [`load_workspace_panels`] (and always on the server, where nothing
+/// is split), so that hydration finds the same view the server rendered.
+/// Until the chunk arrives, `waiting` shows; `failed` if it cannot be
+/// fetched.
+fn once_loaded<A>(
+    load: impl Future<Output = PanelCode<A>> + 'static,
+    args: A,
+    waiting: fn() -> AnyView,
+    failed: impl Fn() -> AnyView + Send + Sync + 'static,
 ) -> AnyView
 where
     A: Clone + Send + Sync + 'static,
@@ -270,43 +369,26 @@ where
                     Ok(make) => Loading::Ready(make),
                     Err(_) => Loading::Failed,
                 };
-                // try_: the panel may have closed meanwhile.
+                // try_: the view may have gone meanwhile.
                 state.try_set(loaded);
             });
             state
         }
     };
     (move || match state.get() {
-        Loading::Waiting => ().into_any(),
+        Loading::Waiting => waiting(),
         Loading::Ready(make) => make(args.clone()),
-        Loading::Failed => view! {
-            <div class="overlay" on:click=move |_| close()>
-                <div
-                    class="overlay-card"
-                    role="alert"
-                    data-testid="panel-unavailable"
-                    on:click=|ev| ev.stop_propagation()
-                >
-                    <p>"This could not be loaded. Check your connection, then try again."</p>
-                    <button on:click=move |_| close()>"Close"</button>
-                </div>
-            </div>
-        }
-        .into_any(),
+        Loading::Failed => failed(),
     })
     .into_any()
 }
 
-/// Fetches the workspace panels' chunks, one after the other, and says
-/// whether all came. The workspace calls it once hydrated, so their
+/// Fetches the open ticket's chunks, then the panels', and says whether
+/// all came. The workspace calls it once hydrated, so their
 /// download never delays the page becoming interactive. A chunk that fails
 /// stops the rest (the network is likely gone); each panel then retries
 /// when it opens.
 #[cfg(feature = "hydrate")]
 pub async fn load_workspace_panels() -> bool {
-    preload_command_palette().await.is_ok()
-        && preload_create_ticket().await.is_ok()
-        && preload_merge_dialog().await.is_ok()
-        && preload_view_editor().await.is_ok()
-        && preload_customize_views().await.is_ok()
+    preload_open_ticket().await.is_ok() && preload_panels().await.is_ok()
 }

@@ -1,12 +1,10 @@
-import { test, expect, Page } from './fixtures';
+import { test, expect, Page, createTicket } from './fixtures';
 
 // Ticket actions and search end to end: search as one types (with
 // highlighted snippets), the Ctrl-K palette, merge and unmerge, split,
 // trash and restore, and a bulk action, in one signed-in workspace.
 
 const ADMIN = { email: 'admin@e2e.example', password: 'e2e-password' };
-const port = Number(process.env.AYUDA_E2E_PORT || 3123);
-const origin = `http://127.0.0.1:${port}`;
 
 async function signIn(page: Page) {
   await page.goto('/login');
@@ -18,17 +16,6 @@ async function signIn(page: Page) {
   await expect(page.getByTestId('connection')).toContainText('Live');
 }
 
-/// Creates a ticket over the REST API with the page's session (as the
-/// workspace itself would, from our own origin).
-async function ticket(page: Page, subject: string, body: string, email: string): Promise<{ id: number; number: number }> {
-  const res = await page.request.post('/api/v1/tickets', {
-    data: { subject, body, contact: { email } },
-    headers: { Origin: origin },
-  });
-  expect(res.status()).toBe(201);
-  return await res.json();
-}
-
 async function openTicket(page: Page, number: number) {
   await page.goto(`/views/open/tickets/${number}`);
   await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
@@ -37,7 +24,7 @@ async function openTicket(page: Page, number: number) {
 
 test('search as one types, with highlighted snippets, and the Ctrl-K palette', async ({ page }) => {
   await signIn(page);
-  const t = await ticket(page, 'Kettle descaling', 'The kettle shows limescale <b>everywhere</b>', 'ida@kettle.test');
+  const t = await createTicket(page, 'Kettle descaling', 'The kettle shows limescale <b>everywhere</b>', 'ida@kettle.test');
   await page.getByTestId('search-input').fill('limesc');
   const hit = page.getByTestId('search-hit').filter({ hasText: 'Kettle descaling' });
   await expect(hit).toBeVisible();
@@ -75,6 +62,11 @@ test('a panel whose code cannot be fetched says so, and opens once it can', asyn
   await expect(notice).toContainText('could not be loaded');
   await notice.getByRole('button', { name: 'Close' }).click();
   await expect(notice).toHaveCount(0);
+  // So does the open ticket, in its pane; the list still works.
+  await page.getByTestId('ticket-row').first().locator('.subject a').click();
+  const ticketNotice = page.getByTestId('ticket-unavailable');
+  await expect(ticketNotice).toContainText('could not be loaded');
+  await expect(page.getByTestId('ticket-row').first()).toBeVisible();
 
   // Back online, the same key opens the palette, and it works.
   await page.unroute(chunks);
@@ -83,12 +75,20 @@ test('a panel whose code cannot be fetched says so, and opens once it can', asyn
   await page.getByTestId('palette-input').fill('closed');
   await expect(page.getByTestId('palette-item').first()).toContainText('Closed');
   await expect(notice).toHaveCount(0);
+  await page.keyboard.press('Escape');
+
+  // "Try again" on the ticket loads its address in full, which fetches the
+  // ticket's code before hydrating.
+  await ticketNotice.getByRole('link', { name: 'Try again' }).click();
+  await expect(page.getByTestId('thread')).toBeVisible();
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  await expect(ticketNotice).toHaveCount(0);
 });
 
 test('merge two tickets, then unmerge; split entries into a new ticket', async ({ page }) => {
   await signIn(page);
-  const a = await ticket(page, 'Router blinking red', 'My router blinks red since Monday', 'kim@router.test');
-  const b = await ticket(page, 'Router still red', 'Also the wifi drops every hour', 'kim@router.test');
+  const a = await createTicket(page, 'Router blinking red', 'My router blinks red since Monday', 'kim@router.test');
+  const b = await createTicket(page, 'Router still red', 'Also the wifi drops every hour', 'kim@router.test');
   await openTicket(page, a.number);
   await page.getByTestId('merge').click();
   await page.getByTestId('merge-search').fill(String(b.number));
@@ -130,7 +130,7 @@ test('merge two tickets, then unmerge; split entries into a new ticket', async (
 
 test('trash and restore a ticket; bulk change priority', async ({ page }) => {
   await signIn(page);
-  const t = await ticket(page, 'Spammy offer', 'Buy cheap watches', 'spam@junk.test');
+  const t = await createTicket(page, 'Spammy offer', 'Buy cheap watches', 'spam@junk.test');
   await openTicket(page, t.number);
   await page.getByTestId('trash').click();
   await expect(page.getByTestId('trash-notice')).toBeVisible();

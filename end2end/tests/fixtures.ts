@@ -67,3 +67,20 @@ export async function signedIn(
   await expect(page.locator('.workspace[data-panels=loaded]')).toBeVisible();
   return page;
 }
+
+/// Creates a ticket over the REST API with the page's session (as the
+/// workspace itself would, from our own origin).
+export async function createTicket(
+  page: Page,
+  subject: string,
+  body: string,
+  email: string,
+): Promise<{ id: number; number: number }> {
+  const port = Number(process.env.AYUDA_E2E_PORT || 3123);
+  const res = await page.request.post('/api/v1/tickets', {
+    data: { subject, body, contact: { email } },
+    headers: { Origin: `http://127.0.0.1:${port}` },
+  });
+  expect(res.status()).toBe(201);
+  return await res.json();
+}

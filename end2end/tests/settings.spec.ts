@@ -1,4 +1,4 @@
-import { test, expect, signedIn } from './fixtures';
+import { test, expect, signedIn, createTicket } from './fixtures';
 
 // Help desk settings in the browser: an admin rearranges the ticket
 // sidebar while an agent has a ticket open (the agent's sidebar follows
@@ -14,8 +14,8 @@ test('an admin reorders the sidebar and an agent sees it change on the open tick
   const admin = await signedIn(browser, watch, ADMIN);
   const ana = await signedIn(browser, watch, ANA);
 
-  // Ana opens a ticket: the built-in layout.
-  const number = await ana.getByTestId('ticket-row').first().getAttribute('data-number');
+  // Ana opens a new ticket (one with no linked tickets): the built-in layout.
+  const { number } = await createTicket(admin, 'Sidebar order check', 'Which card comes first?', 'sidebar@order.test');
   await ana.locator(`[data-testid=ticket-row][data-number="${number}"] .subject a`).click();
   await expect(ana.getByTestId('ticket-subject')).toContainText(`#${number}`);
   const headings = ana.locator('[data-testid=sidebar] > section.card > h3');
@@ -105,7 +105,7 @@ test('agents and collaborators find no settings', async ({ browser, watch }) => 
   }
 });
 
-test('panel code comes after hydration, settings code only with a settings page, and such a page loaded directly hydrates', async ({ browser, watch }) => {
+test('panel and ticket code come after hydration, settings code only with a settings page, and such a page or a ticket loaded directly hydrates', async ({ browser, watch }) => {
   const admin = await signedIn(browser, watch, ADMIN);
   const wasm: string[] = [];
   admin.on('request', (r) => {
@@ -113,14 +113,29 @@ test('panel code comes after hydration, settings code only with a settings page,
   });
 
   // The workspace hydrates with the main bundle alone, then fetches the
-  // chunks of its panels (palette, create, merge, view editor) and none of
-  // the settings pages' chunks.
+  // chunks of the open ticket and its panels (palette, create, merge, view
+  // editor) and none of the settings pages' chunks.
   await admin.reload();
   await expect(admin.locator('.workspace[data-hydrated=true]')).toBeVisible();
   expect(wasm[0]).toBe('/pkg/ayuda.wasm');
-  await expect.poll(() => wasm.some((p) => p.includes('split_panel_customize_views'))).toBe(true);
-  expect(wasm.some((p) => p.includes('split_panel_command_palette'))).toBe(true);
+  await expect.poll(() => wasm.some((p) => p.includes('split_panel_workspace'))).toBe(true);
+  expect(wasm.some((p) => p.includes('split_panel_open_ticket'))).toBe(true);
   expect(wasm.filter((p) => p.includes('split_page_'))).toEqual([]);
+  await expect(admin.locator('head link[rel=preload][href*="split_panel_"]')).toHaveCount(0);
+
+  // A ticket's own address, loaded directly, fetches the open ticket's
+  // chunk (listed in the head) before hydrating, and the ticket then works
+  // in the browser: its composer switches to a note.
+  await admin.getByTestId('ticket-row').first().locator('.subject a').click();
+  await expect(admin.getByTestId('thread')).toBeVisible();
+  wasm.length = 0;
+  await admin.reload();
+  await expect(admin.locator('head link[rel=preload][href*="split_panel_open_ticket"]')).toHaveCount(1);
+  await expect(admin.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  expect(wasm.filter((p) => p.includes('split_panel_open_ticket'))).toHaveLength(1);
+  await admin.getByTestId('mode-note').click();
+  await expect(admin.locator('form.composer.note')).toBeVisible();
+  await expect(admin.getByTestId('thread')).toBeVisible();
 
   // Loaded directly, the sidebar editor fetches its chunk before hydrating:
   // its buttons then work in the browser, and the preview follows them.

@@ -39,9 +39,8 @@ pub fn load_ticket(
 pub fn TicketPane() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
-    let detail = expect_context::<Loads>().ticket;
-    // The ticket on screen: (id, newest entry id, 0 when none). Set by the view below
-    // once the ticket has loaded, rather than read from `detail` here: a
+    // The ticket on screen: (id, newest entry id, 0 when none). Set by
+    // [`open_ticket_view`] once the ticket has loaded, rather than read from `detail` here: a
     // read outside the `Transition` would suspend the whole workspace on
     // every reload of the ticket.
     let shown = RwSignal::new(None::<(i64, i64)>);
@@ -61,36 +60,70 @@ pub fn TicketPane() -> impl IntoView {
     // the same way).
     Effect::new(move |_| ws.live.set_presence(current_id.get(), None));
 
+    let open = OpenTicket {
+        shown,
+        current_id,
+        newest_entry,
+    };
+    // The open ticket's code is fetched on demand (see on_demand): the
+    // list's page never waits for it.
     view! {
         <section class="ticket" aria-label="Open ticket">
             <Show
                 when=move || route.number.get().is_some()
                 fallback=|| view! { <div class="no-ticket muted">"Select a ticket to see its conversation."</div> }
             >
-                <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
-                    {move || Suspend::new(async move {
-                        let loaded = detail.await;
-                        shown.set(match &loaded {
-                            // An empty thread counts as "seen up to 0", so a
-                            // first reply is still checked against anything
-                            // that arrives while it is written.
-                            Ok(Some(d)) => Some((d.ticket.id, d.entries.iter().map(|e| e.id).max().unwrap_or(0))),
-                            _ => None,
-                        });
-                        match loaded {
-                            Ok(Some(d)) => view! { <TicketView detail=d/> }.into_any(),
-                            Ok(None) => ().into_any(),
-                            Err(e) => {
-                                view! { <p class="form-error" data-testid="ticket-error">{server_error_message(&e)}</p> }
-                                    .into_any()
-                            }
-                        }
-                    })}
-                </Transition>
-                <Composer ticket_id=current_id newest_entry/>
+                {crate::on_demand::open_ticket_view(open)}
             </Show>
         </section>
     }
+}
+
+/// What the open ticket shares with the pane around it, which made it. The
+/// pane is in the bundle every page loads; the open ticket
+/// ([`open_ticket_view`]) is in a chunk of its own.
+#[derive(Clone, Copy)]
+pub struct OpenTicket {
+    /// The ticket on screen: (id, newest entry id, 0 when none).
+    shown: RwSignal<Option<(i64, i64)>>,
+    /// The open ticket's id, `None` while it loads or back on the list.
+    current_id: Memo<Option<i64>>,
+    /// The newest entry shown, which a reply is written against.
+    newest_entry: Memo<Option<i64>>,
+}
+
+/// The open ticket: its thread, sidebar and composer.
+pub fn open_ticket_view(open: OpenTicket) -> AnyView {
+    let OpenTicket {
+        shown,
+        current_id,
+        newest_entry,
+    } = open;
+    let detail = expect_context::<Loads>().ticket;
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
+            {move || Suspend::new(async move {
+                let loaded = detail.await;
+                shown.set(match &loaded {
+                    // An empty thread counts as "seen up to 0", so a
+                    // first reply is still checked against anything
+                    // that arrives while it is written.
+                    Ok(Some(d)) => Some((d.ticket.id, d.entries.iter().map(|e| e.id).max().unwrap_or(0))),
+                    _ => None,
+                });
+                match loaded {
+                    Ok(Some(d)) => view! { <TicketView detail=d/> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => {
+                        view! { <p class="form-error" data-testid="ticket-error">{server_error_message(&e)}</p> }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
+        <Composer ticket_id=current_id newest_entry/>
+    }
+    .into_any()
 }
 
 /// Previous / next ticket of the list as shown (the same as `k` / `j`).

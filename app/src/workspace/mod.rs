@@ -193,7 +193,7 @@ impl Route {
 }
 
 /// The ticket number of a workspace address, `/views/<view>/tickets/<n>`.
-fn ticket_number_in(path: &str) -> Option<i64> {
+pub(crate) fn ticket_number_in(path: &str) -> Option<i64> {
     match path.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
         ["", "views", _view, "tickets", number] => number.parse().ok(),
         _ => None,
@@ -204,6 +204,10 @@ fn ticket_number_in(path: &str) -> Option<i64> {
 pub fn Workspace() -> impl IntoView {
     let route = Route::from_url();
     provide_context(route);
+    #[cfg(feature = "ssr")]
+    if route.number.get_untracked().is_some() {
+        crate::on_demand::preload_open_ticket_chunks();
+    }
     let update = ServerAction::<UpdateTicket>::new();
     let add = ServerAction::<AddEntry>::new();
     let create = ServerAction::<CreateTicket>::new();
