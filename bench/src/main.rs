@@ -909,6 +909,8 @@ async fn main() {
         }
     }
     let wasm = "target/site/pkg/ayuda.wasm";
+    let brotli = |path: &str| compressed_size("brotli", &["-q", "11", "-c"], path);
+    let mut bundle_brotli = None;
     if let Ok(meta) = std::fs::metadata(wasm) {
         r.add(
             "WASM bundle raw",
@@ -920,7 +922,8 @@ async fn main() {
         if let Some(gz) = compressed_size("gzip", &["-9", "-c"], wasm) {
             r.add("WASM bundle gzip", gz / 1024.0, "KiB", None, None);
         }
-        if let Some(br) = compressed_size("brotli", &["-q", "11", "-c"], wasm) {
+        bundle_brotli = brotli(wasm);
+        if let Some(br) = bundle_brotli {
             r.add(
                 "WASM bundle brotli",
                 br / 1024.0,
@@ -931,21 +934,34 @@ async fn main() {
         }
     }
     // The chunks split out of that bundle (app::on_demand): the workspace
-    // fetches its panels' chunks once it is interactive; the settings
-    // pages' chunks come only with a settings page.
-    if let Some((panels, settings)) = split_chunks("target/site/pkg") {
-        for (name, chunks) in [
-            (
-                "WASM fetched once the workspace is interactive (panels), brotli",
-                panels,
-            ),
-            ("WASM fetched only with a settings page, brotli", settings),
-        ] {
-            let br: f64 = chunks
-                .iter()
-                .filter_map(|c| compressed_size("brotli", &["-q", "11", "-c"], c))
-                .sum();
-            r.add(name, br / 1024.0, "KiB", None, None);
+    // fetches the open ticket's and its panels' chunks once it is
+    // interactive; the settings pages' chunks come only with a settings
+    // page. A ticket's own address fetches the open ticket's chunks beside
+    // the bundle, before hydrating: what that page loads is reported too.
+    if let Some(chunks) = split_chunks("target/site/pkg") {
+        let sum = |paths: &[String]| paths.iter().filter_map(|c| brotli(c)).sum::<f64>();
+        r.add(
+            "WASM fetched once the workspace is interactive (open ticket and panels), brotli",
+            sum(&chunks.workspace) / 1024.0,
+            "KiB",
+            None,
+            None,
+        );
+        r.add(
+            "WASM fetched only with a settings page, brotli",
+            sum(&chunks.settings_only) / 1024.0,
+            "KiB",
+            None,
+            None,
+        );
+        if let Some(bundle) = bundle_brotli {
+            r.add(
+                "WASM a ticket's address loads before hydrating (bundle and open ticket), brotli",
+                (bundle + sum(&chunks.open_ticket)) / 1024.0,
+                "KiB",
+                None,
+                None,
+            );
         }
     }
 
@@ -974,32 +990,45 @@ async fn main() {
     println!("\nwrote {0}/results.json and {0}/results.md", a.out);
 }
 
+/// The WASM chunks of a `--split` build, as paths.
+struct SplitChunks {
+    /// Those the workspace fetches once interactive: the open ticket's and
+    /// the panels'.
+    workspace: Vec<String>,
+    /// Those the open ticket needs (`panel_open_ticket`), which a ticket's
+    /// address fetches before hydrating.
+    open_ticket: Vec<String>,
+    /// Those only the settings pages (functions named `page_*`) need.
+    settings_only: Vec<String>,
+}
+
 /// The WASM chunks of a `--split` build in `pkg`, from its manifest (which
-/// lists, for each lazy function, the chunks it needs): those the
-/// workspace panels need, and those only the settings pages (functions
-/// named `page_*`, see `app::on_demand`) need.
-fn split_chunks(pkg: &str) -> Option<(Vec<String>, Vec<String>)> {
+/// lists, for each split function of `app::on_demand`, the chunks it
+/// needs).
+fn split_chunks(pkg: &str) -> Option<SplitChunks> {
     use std::collections::{BTreeMap, BTreeSet};
     let manifest = std::fs::read_to_string(format!("{pkg}/__wasm_split_manifest.json")).ok()?;
     let manifest: BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest).ok()?;
     let is_page = |function: &str| function.starts_with("page_");
-    let mut panels = BTreeSet::new();
+    let mut workspace = BTreeSet::new();
     let mut settings = BTreeSet::new();
-    for (function, chunks) in manifest {
-        if is_page(&function) {
-            settings.extend(chunks);
+    for (function, chunks) in &manifest {
+        if is_page(function) {
+            settings.extend(chunks.iter().cloned());
         } else {
-            panels.extend(chunks);
+            workspace.extend(chunks.iter().cloned());
         }
     }
-    let paths = |chunks: BTreeSet<String>| {
+    let paths = |chunks: &mut dyn Iterator<Item = &String>| {
         chunks
-            .into_iter()
             .map(|c| format!("{pkg}/{c}.wasm"))
             .collect::<Vec<_>>()
     };
-    let settings_only: BTreeSet<String> = settings.difference(&panels).cloned().collect();
-    Some((paths(panels), paths(settings_only)))
+    Some(SplitChunks {
+        workspace: paths(&mut workspace.iter()),
+        open_ticket: paths(&mut manifest.get("panel_open_ticket").into_iter().flatten()),
+        settings_only: paths(&mut settings.difference(&workspace)),
+    })
 }
 
 /// POSTs `body` and returns the JSON answer, or `None` if the request or its
