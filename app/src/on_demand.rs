@@ -14,7 +14,8 @@
 //!   loaded on ([`load_code_for`]) before it hydrates. A page reached by a
 //!   link from the workspace shows "Loading…" while its chunk arrives.
 //! - **Workspace panels** that open on a click or a key: the view editor,
-//!   choosing views, the Ctrl-K palette, the create panel, the merge dialog.
+//!   choosing views, the Ctrl-K palette, the create panel, the merge dialog,
+//!   the bar of bulk actions.
 //!   The server never renders them, so nothing waits for them: the
 //!   workspace fetches their chunks once it is hydrated
 //!   ([`load_workspace_panels`]), and they open at once after that, made
@@ -41,6 +42,7 @@ use leptos::prelude::*;
 use leptos::wasm_split::{wasm_split, SplitLoaderError};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// A settings page's maker, as its split function hands it back once the
 /// page's code is there; `Err` when the chunk could not be fetched.
@@ -203,6 +205,7 @@ struct Panels {
     command_palette: MakePanel<()>,
     create_ticket: MakePanel<()>,
     merge_dialog: MakePanel<(Ticket, RwSignal<bool>)>,
+    bulk_bar: MakePanel<()>,
 }
 
 // A panel whose chunk fails to load shows a notice and retries on its
@@ -217,6 +220,7 @@ fn panels() -> Result<Panels, SplitLoaderError> {
         merge_dialog: |(primary, open)| {
             view! { <crate::tickets::actions::components::MergeDialog primary open/> }.into_any()
         },
+        bulk_bar: |()| view! { <crate::tickets::actions::components::BulkBar/> }.into_any(),
     })
 }
 
@@ -227,6 +231,14 @@ fn panels() -> Result<Panels, SplitLoaderError> {
 #[wasm_split(panel_open_ticket, wasm_split_path = ::leptos::wasm_split, preload(preload_open_ticket), fallible)]
 fn open_ticket() -> PanelCode<OpenTicket> {
     Ok(crate::tickets::detail::open_ticket_view)
+}
+
+/// The bar of actions on the ticked rows; closing unticks them.
+pub fn bulk_bar_panel() -> AnyView {
+    let ws = expect_context::<Ws>();
+    panel(async { Ok(panels().await?.bulk_bar) }, (), move || {
+        ws.selection.set(Vec::new())
+    })
 }
 
 /// The editor of a new (`None`) or existing custom view.
@@ -284,10 +296,9 @@ pub fn merge_dialog_panel(primary: Ticket, open: RwSignal<bool>) -> AnyView {
 pub fn open_ticket_view(open: OpenTicket) -> AnyView {
     let path = leptos_router::hooks::use_location().pathname;
     once_loaded(
-        open_ticket(),
-        open,
+        with_args(open_ticket(), open),
         || view! { <p class="loading">"Loading ticket…"</p> }.into_any(),
-        move || {
+        Arc::new(move || {
             view! {
                 <div class="notice" role="alert" data-testid="ticket-unavailable">
                     <p>"This ticket could not be loaded. Check your connection, then try again."</p>
@@ -295,16 +306,35 @@ pub fn open_ticket_view(open: OpenTicket) -> AnyView {
                 </div>
             }
             .into_any()
-        },
+        }),
     )
+}
+
+/// A split function's view, ready to be made: its maker with its
+/// arguments. Behind a pointer, so that [`once_loaded`] and the notices are
+/// compiled once, not once per panel.
+type MakeView = Arc<dyn Fn() -> AnyView + Send + Sync>;
+
+/// The call of a split function, with the arguments its maker will get.
+type LoadView = Pin<Box<dyn Future<Output = Result<MakeView, SplitLoaderError>>>>;
+
+/// `load`'s maker, given `args` each time it makes its view.
+fn with_args<A>(load: impl Future<Output = PanelCode<A>> + 'static, args: A) -> LoadView
+where
+    A: Clone + Send + Sync + 'static,
+{
+    Box::pin(async move {
+        let make = load.await?;
+        Ok(Arc::new(move || make(args.clone())) as MakeView)
+    })
 }
 
 /// What shows in place of a split function's view while its code is not
 /// there.
-#[derive(Clone, Copy)]
-enum Loading<A: 'static> {
+#[derive(Clone)]
+enum Loading {
     Waiting,
-    Ready(MakePanel<A>),
+    Ready(MakeView),
     Failed,
 }
 
@@ -314,53 +344,53 @@ enum Loading<A: 'static> {
 fn panel<A>(
     load: impl Future<Output = PanelCode<A>> + 'static,
     args: A,
-    close: impl Fn() + Copy + Send + Sync + 'static,
+    close: impl Fn() + Send + Sync + 'static,
 ) -> AnyView
 where
     A: Clone + Send + Sync + 'static,
 {
     once_loaded(
-        load,
-        args,
+        with_args(load, args),
         || ().into_any(),
-        move || {
-            view! {
-                <div class="overlay" on:click=move |_| close()>
-                    <div
-                        class="overlay-card"
-                        role="alert"
-                        data-testid="panel-unavailable"
-                        on:click=|ev| ev.stop_propagation()
-                    >
-                        <p>"This could not be loaded. Check your connection, then try again."</p>
-                        <button on:click=move |_| close()>"Close"</button>
-                    </div>
-                </div>
-            }
-            .into_any()
-        },
+        panel_unavailable(Arc::new(close)),
     )
 }
 
-/// Makes a split function's view with `args` as soon as `load` (the split
-/// function's call) has its maker: at once when its chunk is in, as it is
-/// after [`load_workspace_panels`] (and always on the server, where nothing
-/// is split), so that hydration finds the same view the server rendered.
+/// The notice of a panel whose code could not be fetched.
+fn panel_unavailable(close: Arc<dyn Fn() + Send + Sync>) -> Arc<dyn Fn() -> AnyView + Send + Sync> {
+    Arc::new(move || {
+        let (close, close_button) = (close.clone(), close.clone());
+        view! {
+            <div class="overlay" on:click=move |_| close()>
+                <div
+                    class="overlay-card"
+                    role="alert"
+                    data-testid="panel-unavailable"
+                    on:click=|ev| ev.stop_propagation()
+                >
+                    <p>"This could not be loaded. Check your connection, then try again."</p>
+                    <button on:click=move |_| close_button()>"Close"</button>
+                </div>
+            </div>
+        }
+        .into_any()
+    })
+}
+
+/// Makes a split function's view as soon as `load` (the split function's
+/// call) has its maker: at once when its chunk is in, as it is after
+/// [`load_workspace_panels`] (and always on the server, where nothing is
+/// split), so that hydration finds the same view the server rendered.
 /// Until the chunk arrives, `waiting` shows; `failed` if it cannot be
 /// fetched.
-fn once_loaded<A>(
-    load: impl Future<Output = PanelCode<A>> + 'static,
-    args: A,
+fn once_loaded(
+    mut load: LoadView,
     waiting: fn() -> AnyView,
-    failed: impl Fn() -> AnyView + Send + Sync + 'static,
-) -> AnyView
-where
-    A: Clone + Send + Sync + 'static,
-{
+    failed: Arc<dyn Fn() -> AnyView + Send + Sync>,
+) -> AnyView {
     use std::task::{Context, Poll, Waker};
-    let mut load = Box::pin(load);
     let state = match load.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(Ok(make)) => return make(args),
+        Poll::Ready(Ok(make)) => return make(),
         Poll::Ready(Err(_)) => RwSignal::new(Loading::Failed),
         Poll::Pending => {
             let state = RwSignal::new(Loading::Waiting);
@@ -377,7 +407,7 @@ where
     };
     (move || match state.get() {
         Loading::Waiting => waiting(),
-        Loading::Ready(make) => make(args.clone()),
+        Loading::Ready(make) => make(),
         Loading::Failed => failed(),
     })
     .into_any()

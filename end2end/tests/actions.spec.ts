@@ -142,20 +142,26 @@ test('trash and restore a ticket; bulk change priority', async ({ page }) => {
   await page.getByTestId('view-open').click();
   await expect(page.locator(`[data-testid=ticket-row][data-number="${t.number}"]`)).toBeVisible();
 
-  // Bulk: tick two rows, set their priority.
+  // Bulk: tick two rows, set their priority. The second is moved to the
+  // trash meanwhile: it is refused, and stays ticked with the reason.
   const rows = page.getByTestId('ticket-row');
   const first = await rows.nth(0).getAttribute('data-number');
   const second = await rows.nth(1).getAttribute('data-number');
   await rows.nth(0).getByTestId('row-tick').check();
   await rows.nth(1).getByTestId('row-tick').check();
   await expect(page.getByTestId('bulk-count')).toHaveText('2 selected');
+  const secondId = (await (await page.request.get(`/api/v1/search?q=${second}`)).json()).hits[0].ticket.id;
+  const headers = { Origin: new URL(page.url()).origin };
+  expect((await page.request.delete(`/api/v1/tickets/${secondId}`, { headers })).status()).toBe(200);
   await page.getByTestId('bulk-priority').selectOption('urgent');
-  await expect(page.getByTestId('bulk-outcome')).toHaveText('2 changed.');
-  await expect(page.getByTestId('bulk-bar')).toBeHidden();
-  for (const n of [first, second]) {
-    const res = await page.request.get(`/api/v1/search?q=${n}`);
-    const found = await res.json();
-    expect(found.hits[0].ticket.number).toBe(Number(n));
-    expect(found.hits[0].ticket.priority).toBe('urgent');
-  }
+  await expect(page.getByTestId('bulk-outcome')).toHaveText(
+    '1 changed; 1 refused: This ticket is in the trash. Restore it to change it.',
+  );
+  await expect(page.getByTestId('bulk-count')).toHaveText('1 selected');
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await expect(page.getByTestId('bulk-bar')).toHaveCount(0);
+  const found = await (await page.request.get(`/api/v1/search?q=${first}`)).json();
+  expect(found.hits[0].ticket.number).toBe(Number(first));
+  expect(found.hits[0].ticket.priority).toBe('urgent');
+  expect((await page.request.post(`/api/v1/tickets/${secondId}/restore`, { headers })).status()).toBe(200);
 });

@@ -4,7 +4,7 @@ use super::api::list_tickets;
 use super::{channel_label, SortKey, Ticket, TicketPage};
 use crate::error::server_error_message;
 use crate::resource::{server_resource, ServerResource};
-use crate::tickets::actions::components::{BulkBar, RowTick};
+use crate::tickets::actions::components::RowTick;
 use crate::time_fmt::format_ms;
 use crate::views::editor::ViewPanel;
 use crate::views::{Column, Layout};
@@ -45,6 +45,11 @@ pub fn TicketList() -> impl IntoView {
         let list = views.await.unwrap_or_default();
         find_view(&list, &route.view.get_untracked())
     };
+    // A new view starts with nothing ticked.
+    Effect::new(move |_| {
+        route.view.track();
+        ws.selection.set(Vec::new());
+    });
     // Changing the sort starts again from the first page.
     let navigate = use_navigate();
     let on_sort = move |ev: leptos::ev::Event| {
@@ -109,7 +114,9 @@ pub fn TicketList() -> impl IntoView {
                 </label>
             </header>
             <crate::search::palette::SearchBox/>
-            <BulkBar/>
+            <Show when=move || ws.selection.with(|s| !s.is_empty())>
+                {crate::on_demand::bulk_bar_panel()}
+            </Show>
             <Transition fallback=|| view! { <p class="loading">"Loading tickets…"</p> }>
                 {move || Suspend::new(async move {
                     let shown = current().await;

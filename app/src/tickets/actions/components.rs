@@ -284,7 +284,8 @@ pub fn LinkedCard(
 }
 
 /// Over the list while rows are ticked: assign, status, priority, team,
-/// merge, trash (or restore, in the Trash view).
+/// merge, trash (or restore, in the Trash view). Shown by the list (in a
+/// chunk with the panels, see `on_demand`) while a row is ticked.
 #[component]
 pub fn BulkBar() -> impl IntoView {
     let ws = expect_context::<Ws>();
@@ -294,15 +295,13 @@ pub fn BulkBar() -> impl IntoView {
     }
     let bulk = ServerAction::<BulkTickets>::new();
     refresh_on_success(ws, bulk);
+    // Done tickets are unticked; refused ones stay ticked, so the bar stays
+    // up with the reason (and they can be tried again).
     Effect::new(move |_| {
-        if let Some(Ok(_)) = bulk.value().get() {
-            ws.selection.set(Vec::new());
+        if let Some(Ok(outcome)) = bulk.value().get() {
+            ws.selection
+                .update(|s| s.retain(|id| outcome.failed.iter().any(|f| f.id == *id)));
         }
-    });
-    // A new view starts with nothing ticked.
-    Effect::new(move |_| {
-        route.view.track();
-        ws.selection.set(Vec::new());
     });
     let send = move |action: BulkAction| {
         let ids = ws.selection.get_untracked();
@@ -354,7 +353,7 @@ pub fn BulkBar() -> impl IntoView {
         _ => String::new(),
     };
     view! {
-        <div class="bulk-bar" data-testid="bulk-bar" hidden=move || ws.selection.with(|s| s.is_empty())>
+        <div class="bulk-bar" data-testid="bulk-bar">
             <strong data-testid="bulk-count">{move || format!("{} selected", ws.selection.with(|s| s.len()))}</strong>
             <Show when=move || !in_trash()>
                 <select data-testid="bulk-owner" on:change=on_change("owner_id") prop:value="-">
