@@ -38,6 +38,45 @@ pub struct TicketDetail {
     pub split_into: Vec<super::LinkedTicket>,
 }
 
+/// A [`TicketDetail`] as the JSON the server wrote, as [`open_ticket`]
+/// returns it; the same JSON on the wire.
+///
+/// Why not the `TicketDetail` itself: the workspace loads the open ticket
+/// from the main WASM bundle (its resource must exist before any Suspense,
+/// see `workspace::Loads`), and the code that reads a type goes where the
+/// type is read. Read there, everything a ticket carries (thread, sidebar
+/// layout, loads, links) would be read by code in the bundle every page
+/// loads; kept as JSON text until the open ticket's own code, in its chunk,
+/// calls [`TicketDetailJson::read`], that code is in the chunk too.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketDetailJson(Box<serde_json::value::RawValue>);
+
+impl TicketDetailJson {
+    #[cfg(feature = "ssr")]
+    fn write(detail: &TicketDetail) -> Result<Self, crate::error::AppError> {
+        serde_json::value::to_raw_value(detail)
+            .map(Self)
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not write a ticket as JSON");
+                crate::error::AppError::Internal
+            })
+    }
+
+    /// The ticket, read with the bundle's one JSON reader.
+    pub fn read(&self) -> Result<TicketDetail, serde_json::Error> {
+        crate::resource::from_json(self.0.get())
+    }
+}
+
+impl PartialEq for TicketDetailJson {
+    /// The same text: a reload that brings an unchanged ticket changes
+    /// nothing.
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
 /// One page of a view (a default view's slug or a custom view's id). The
 /// view's own sort applies unless `sort` is given.
 #[server(prefix = "/rpc", endpoint = "list_tickets")]
@@ -65,7 +104,7 @@ pub async fn list_tickets(
 }
 
 #[server(prefix = "/rpc", endpoint = "open_ticket")]
-pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
+pub async fn open_ticket(number: i64) -> Result<TicketDetailJson, ServerFnError> {
     crate::error::server_fn(async move {
         let user = crate::auth::require_user().await?;
         let state = crate::state::app_state()?;
@@ -105,7 +144,7 @@ pub async fn open_ticket(number: i64) -> Result<TicketDetail, ServerFnError> {
             Some(id) => actions::link_of(&state.db, &user, id).await?,
             None => None,
         };
-        Ok(TicketDetail {
+        TicketDetailJson::write(&TicketDetail {
             merged: actions::merged_into(&state.db, &user, ticket.id).await?,
             split_into: actions::split_off(&state.db, &user, ticket.id).await?,
             merged_from,

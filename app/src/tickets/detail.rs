@@ -3,7 +3,7 @@
 use super::actions::components::{
     LinkedCard, SplitBar, SplitMode, SplitTick, TicketActions, TicketNotices,
 };
-use super::api::{open_ticket, AddEntry, AddOutcome, TicketDetail, UpdateTicket};
+use super::api::{open_ticket, AddEntry, AddOutcome, TicketDetail, TicketDetailJson, UpdateTicket};
 use super::{channel_label, Priority, Ticket, CATEGORIES};
 use crate::error::server_error_message;
 use crate::events::Typing;
@@ -23,7 +23,7 @@ pub fn load_ticket(
     route: Route,
     refresh: Memo<usize>,
     live: Live,
-) -> ServerResource<Option<TicketDetail>> {
+) -> ServerResource<Option<TicketDetailJson>> {
     server_resource(
         move || (route.number.get(), refresh.get(), live.ticket_epoch.get()),
         |(number, _, _)| async move {
@@ -103,7 +103,12 @@ pub fn open_ticket_view(open: OpenTicket) -> AnyView {
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
             {move || Suspend::new(async move {
-                let loaded = detail.await;
+                // Read here, in the open ticket's chunk (see TicketDetailJson).
+                let loaded = detail.await.and_then(|json| {
+                    json.map(|json| json.read())
+                        .transpose()
+                        .map_err(|_| ServerFnError::ServerError("This ticket could not be read. Reload the page to try again.".into()))
+                });
                 shown.set(match &loaded {
                     // An empty thread counts as "seen up to 0", so a
                     // first reply is still checked against anything

@@ -16,7 +16,7 @@ use crate::auth::{hard_navigate, SignOut};
 use crate::error::server_error_message;
 use crate::messages::NewEntryKind;
 use crate::resource::{server_resource, ServerResource};
-use crate::tickets::api::TicketDetail;
+use crate::tickets::api::TicketDetailJson;
 use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
 use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
@@ -297,7 +297,7 @@ pub struct Loads {
     /// One keyset page of the current view.
     pub list: ServerResource<TicketPage>,
     /// The open ticket, `None` when no ticket is open.
-    pub ticket: ServerResource<Option<TicketDetail>>,
+    pub ticket: ServerResource<Option<TicketDetailJson>>,
 }
 
 /// What the list needs to know about the view it shows.
