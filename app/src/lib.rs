@@ -78,7 +78,7 @@ pub fn App() -> impl IntoView {
         <Title text="Ayuda"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/login") view=auth::SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=on_demand::Login ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/views/unassigned"/> }/>
                 // One workspace for a view and for a ticket open beside it:
                 // opening a ticket changes the child route only, so the

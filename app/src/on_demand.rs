@@ -6,7 +6,9 @@
 //! build puts into a chunk of its own; calling it in the browser first
 //! fetches that chunk:
 //!
-//! - **Settings pages.** They are for super admins, now and then. The server
+//! - **Settings pages and the sign-in page.** Settings are for super
+//!   admins, now and then; signing in is for visitors who are not yet in
+//!   the workspace (and its form works before any code arrives). The server
 //!   renders them in full, as any other page, and lists their chunks for
 //!   the browser to preload. To hydrate that HTML, the page's code must be
 //!   there when hydration reaches it, as hydration cannot wait halfway; so
@@ -30,7 +32,7 @@
 //! `fallible` option: a chunk that cannot be fetched (offline, a proxy's
 //! error) is an `Err` to show, where `#[lazy]` would panic, and a panic
 //! stops the whole app. Each split function's first argument names its
-//! chunk (`page_*` for pages, `panel_*` for panels; the bench and
+//! chunk (`page_*` for pages, `panel_*` for the workspace's; the bench and
 //! `scripts/wasm-size.sh` sort chunks by that prefix).
 
 use crate::tickets::detail::OpenTicket;
@@ -44,11 +46,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// A settings page's maker, as its split function hands it back once the
-/// page's code is there; `Err` when the chunk could not be fetched.
+/// A page's maker, as its split function hands it back once the page's
+/// code is there; `Err` when the chunk could not be fetched.
 type PageCode = Result<fn() -> AnyView, SplitLoaderError>;
 
-/// A settings page's split function's call, boxed.
+/// A page's split function's call, boxed.
 type LoadPage = Pin<Box<dyn Future<Output = PageCode> + Send>>;
 
 #[wasm_split(page_channels, wasm_split_path = ::leptos::wasm_split, preload(preload_page_channels), fallible)]
@@ -64,6 +66,18 @@ fn help_desk_settings_page() -> PageCode {
 #[wasm_split(page_sidebar_editor, wasm_split_path = ::leptos::wasm_split, preload(preload_page_sidebar_editor), fallible)]
 fn sidebar_editor_page() -> PageCode {
     Ok(|| view! { <crate::sidebar::editor::SidebarEditorPage/> }.into_any())
+}
+
+#[wasm_split(page_sign_in, wasm_split_path = ::leptos::wasm_split, preload(preload_page_sign_in), fallible)]
+fn sign_in_page() -> PageCode {
+    Ok(|| view! { <crate::auth::SignInPage/> }.into_any())
+}
+
+/// `/login`: only signed-out visitors see it, and its form posts without
+/// the app's code, so every workspace page is spared its code.
+#[component]
+pub fn Login() -> impl IntoView {
+    view! { <LazyPage chunk="page_sign_in" load=|| Box::pin(sign_in_page())/> }
 }
 
 /// `/settings/channels`.
@@ -162,9 +176,9 @@ pub fn preload_open_ticket_chunks() {
     preload_chunks("panel_open_ticket");
 }
 
-/// Fetches the code of the page at `path` if it is one of the settings
-/// pages or has a ticket open, so that hydrating it finds the code in place, and says whether
-/// the page can hydrate: `false` when its chunk could not be fetched (the
+/// Fetches the code of the page at `path` if it is one of the pages split
+/// out (settings, sign-in) or has a ticket open, so that hydrating it finds
+/// the code in place, and says whether the page can hydrate: `false` when its chunk could not be fetched (the
 /// caller then leaves the server's page as it is, as when the main bundle
 /// fails). Other paths return `true` at once.
 #[cfg(feature = "hydrate")]
@@ -173,6 +187,7 @@ pub async fn load_code_for(path: &str) -> bool {
         "/settings/channels" => preload_page_channels().await.is_ok(),
         "/settings/help-desk" => preload_page_help_desk_settings().await.is_ok(),
         "/settings/sidebar" => preload_page_sidebar_editor().await.is_ok(),
+        "/login" => preload_page_sign_in().await.is_ok(),
         path if crate::workspace::ticket_number_in(path).is_some() => {
             preload_open_ticket().await.is_ok()
         }

@@ -935,9 +935,10 @@ async fn main() {
     }
     // The chunks split out of that bundle (app::on_demand): the workspace
     // fetches the open ticket's and its panels' chunks once it is
-    // interactive; the settings pages' chunks come only with a settings
-    // page. A ticket's own address fetches the open ticket's chunks beside
-    // the bundle, before hydrating: what that page loads is reported too.
+    // interactive; the chunks of the settings and sign-in pages come only
+    // with such a page. A ticket's own address fetches the open ticket's
+    // chunks beside the bundle, before hydrating: what that page loads is
+    // reported too.
     if let Some(chunks) = split_chunks("target/site/pkg") {
         let sum = |paths: &[String]| paths.iter().filter_map(|c| brotli(c)).sum::<f64>();
         r.add(
@@ -948,7 +949,7 @@ async fn main() {
             None,
         );
         r.add(
-            "WASM fetched only with a settings page, brotli",
+            "WASM fetched only with a settings or sign-in page, brotli",
             sum(&chunks.settings_only) / 1024.0,
             "KiB",
             None,
@@ -998,7 +999,8 @@ struct SplitChunks {
     /// Those the open ticket needs (`panel_open_ticket`), which a ticket's
     /// address fetches before hydrating.
     open_ticket: Vec<String>,
-    /// Those only the settings pages (functions named `page_*`) need.
+    /// Those only the pages split out, settings and sign-in (functions
+    /// named `page_*`), need.
     settings_only: Vec<String>,
 }
 

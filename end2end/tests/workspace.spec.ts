@@ -16,7 +16,17 @@ async function signIn(page: Page, who = ADMIN) {
 }
 
 test('a wrong password is refused inline', async ({ page }) => {
+  // The sign-in page's code is a chunk of its own, listed in the page's
+  // head and fetched (once) before the page hydrates.
+  const wasm: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname);
+  });
   await page.goto('/login');
+  await expect(page.locator('head link[rel=preload][href*="split_page_sign_in"]')).toHaveCount(1);
+  await expect(page.locator('main.signin[data-hydrated=true]')).toBeVisible();
+  expect(wasm.filter((p) => p.includes('split_page_sign_in'))).toHaveLength(1);
+  expect(wasm.filter((p) => p.includes('split_panel_'))).toEqual([]);
   await page.getByLabel('Email').fill(ADMIN.email);
   await page.getByLabel('Password').fill('not-it');
   await page.getByRole('button', { name: 'Sign in' }).click();

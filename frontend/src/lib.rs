@@ -4,9 +4,10 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // A settings page's code, and an open ticket's, is a chunk of its own
-    // (app::on_demand), which must be here before hydration reaches it; any
-    // other page hydrates at once (the future is ready on its first poll).
+    // A settings or sign-in page's code, and an open ticket's, is a chunk
+    // of its own (app::on_demand), which must be here before hydration
+    // reaches it; any other page hydrates at once (the future is ready on
+    // its first poll).
     let path = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();

@@ -119,6 +119,11 @@ pub fn SignInPage() -> impl IntoView {
         }
     });
     let error = move || failure_message(action.value().get());
+    // Effects run only in the browser, once hydrated (the page's code comes
+    // in a chunk of its own; see on_demand): the form then signs in without
+    // leaving the page.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -128,7 +133,7 @@ pub fn SignInPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <main class="signin">
+        <main class="signin" data-hydrated=move || hydrated.get().to_string()>
             <div class="signin-card">
                 <h1 class="brand">"Ayuda"</h1>
                 <p class="muted">"Sign in to your help desk"</p>

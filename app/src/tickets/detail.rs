@@ -40,9 +40,9 @@ pub fn TicketPane() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
     // The ticket on screen: (id, newest entry id, 0 when none). Set by
-    // [`open_ticket_view`] once the ticket has loaded, rather than read from `detail` here: a
-    // read outside the `Transition` would suspend the whole workspace on
-    // every reload of the ticket.
+    // [`open_ticket_view`] once the ticket has loaded, rather than read from
+    // the ticket's resource here: a read outside the `Transition` would
+    // suspend the whole workspace on every reload of the ticket.
     let shown = RwSignal::new(None::<(i64, i64)>);
     // The open ticket's id: the one shown, while the address names one
     // (back on the list, `shown` keeps the last ticket, but none is open).
