@@ -11,7 +11,9 @@ use leptos_router::hooks::use_navigate;
 pub fn CreatePanel() -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
-    let create = ws.create;
+    // Made with the panel: each opening starts with no answer shown.
+    let create = ServerAction::<CreateTicket>::new();
+    ws.reload_after(create);
     let meta = ws.meta.get_value();
     let pipelines = meta.pipelines.clone();
     let first_pipeline = pipelines.first().map(|p| p.id);
@@ -31,25 +33,15 @@ pub fn CreatePanel() -> impl IntoView {
     let priority = RwSignal::new(Priority::Medium.as_str().to_string());
     let owner = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
-    // A submission is ours once the action's version moves past this.
-    let started_at = create.version().get_untracked();
-
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if create.version().get() > started_at {
-            if let Some(Ok(ticket)) = create.value().get() {
-                ws.show_create.set(false);
-                navigate(&route.ticket_href(ticket.number), Default::default());
-            }
+        if let Some(Ok(ticket)) = create.value().get() {
+            navigate(&route.ticket_href(ticket.number), Default::default());
+            // Last: closing the panel disposes of this effect.
+            ws.show_create.set(false);
         }
     });
-    let error = move || {
-        if create.version().get() > started_at {
-            failure_message(create.value().get())
-        } else {
-            None
-        }
-    };
+    let error = move || failure_message(create.value().get());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         create.dispatch(CreateTicket {

@@ -100,6 +100,16 @@ pub fn open_ticket_view(open: OpenTicket) -> AnyView {
         newest_entry,
     } = open;
     let detail = expect_context::<Loads>().ticket;
+    // The ticket's own mutations, made here rather than by the parts that
+    // dispatch them: those are made again each time the ticket reloads,
+    // which a change makes it do, and a refused change's message must
+    // outlive that reload.
+    let ws = expect_context::<Ws>();
+    let update = ServerAction::<UpdateTicket>::new();
+    let add = ServerAction::<AddEntry>::new();
+    ws.reload_after(update);
+    ws.reload_after(add);
+    provide_context(update);
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading ticket…"</p> }>
             {move || Suspend::new(async move {
@@ -126,7 +136,7 @@ pub fn open_ticket_view(open: OpenTicket) -> AnyView {
                 }
             })}
         </Transition>
-        <Composer ticket_id=current_id newest_entry/>
+        <Composer ticket_id=current_id newest_entry add/>
     }
     .into_any()
 }
@@ -372,7 +382,11 @@ fn human_size(bytes: i64) -> String {
 }
 
 #[component]
-fn Composer(ticket_id: Memo<Option<i64>>, newest_entry: Memo<Option<i64>>) -> impl IntoView {
+fn Composer(
+    ticket_id: Memo<Option<i64>>,
+    newest_entry: Memo<Option<i64>>,
+    add: ServerAction<AddEntry>,
+) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let route = expect_context::<Route>();
     let can_reply = ws.me().can_work_tickets();
@@ -385,7 +399,6 @@ fn Composer(ticket_id: Memo<Option<i64>>, newest_entry: Memo<Option<i64>>) -> im
     // it, until the agent confirms.
     let typing_from = StoredValue::new(None::<i64>);
     let stale = RwSignal::new(None::<String>);
-    let add = ws.add;
     let reset = move || {
         text.set(String::new());
         typing_from.set_value(None);
@@ -581,7 +594,7 @@ fn ContactTickets(tickets: Vec<Ticket>) -> impl IntoView {
 fn PropertiesCard(ticket: Ticket, slots: Vec<PropertySlot>, loads: Vec<Load>) -> impl IntoView {
     let ws = expect_context::<Ws>();
     let can_edit = ws.me().can_work_tickets();
-    let update = ws.update;
+    let update = expect_context::<ServerAction<UpdateTicket>>();
     let id = ticket.id;
     let change = move |field: &'static str| {
         move |ev: leptos::ev::Event| {

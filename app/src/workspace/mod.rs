@@ -17,7 +17,6 @@ use crate::error::server_error_message;
 use crate::messages::NewEntryKind;
 use crate::resource::{server_resource, ServerResource};
 use crate::tickets::api::TicketDetailJson;
-use crate::tickets::api::{AddEntry, CreateTicket, UpdateTicket};
 use crate::tickets::detail::TicketPane;
 use crate::tickets::list::TicketList;
 use crate::tickets::{Pipeline, TicketPage};
@@ -87,9 +86,6 @@ pub async fn set_availability(availability: String) -> Result<User, ServerFnErro
 #[derive(Clone, Copy)]
 pub struct Ws {
     pub meta: StoredValue<WorkspaceMeta>,
-    pub update: ServerAction<UpdateTicket>,
-    pub add: ServerAction<AddEntry>,
-    pub create: ServerAction<CreateTicket>,
     pub show_create: RwSignal<bool>,
     pub show_help: RwSignal<bool>,
     /// The command palette (Ctrl/Cmd-K).
@@ -98,11 +94,9 @@ pub struct Ws {
     pub composer: NodeRef<html::Textarea>,
     /// Ticket numbers of the list as shown, for next/previous.
     pub visible: RwSignal<Vec<i64>>,
-    /// Bumped by every completed mutation; the lists, counts and open
-    /// ticket reload when it changes.
+    /// [`Ws::changed`], which the lists, counts and open ticket reload on.
     pub refresh: Memo<usize>,
-    /// Bumped by the other actions (merge, split, trash, bulk) when they
-    /// succeed; part of `refresh`.
+    /// Bumped by every completed mutation (see [`Ws::reload_after`]).
     pub changed: RwSignal<usize>,
     /// The list rows ticked for a bulk action (ticket ids).
     pub selection: RwSignal<Vec<i64>>,
@@ -119,6 +113,27 @@ pub struct Ws {
 impl Ws {
     pub fn me(&self) -> User {
         self.meta.with_value(|m| m.me.clone())
+    }
+
+    /// Reloads the lists, counts and open ticket each time `action`
+    /// completes, refused or not: what is shown is then what the server
+    /// has (a refused change of a property shows its old value again).
+    ///
+    /// The actions are made by the parts that dispatch them, in the chunks
+    /// fetched on demand, so that their code is not in the main bundle.
+    pub fn reload_after<A>(&self, action: ServerAction<A>)
+    where
+        A: leptos::server_fn::ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+        A::Output: Clone + Send + Sync + 'static,
+    {
+        let changed = self.changed;
+        Effect::new(move |seen: Option<usize>| {
+            let version = action.version().get();
+            if seen.is_some_and(|seen| seen != version) {
+                changed.update(|n| *n += 1);
+            }
+            version
+        });
     }
 }
 
@@ -208,13 +223,8 @@ pub fn Workspace() -> impl IntoView {
     if route.number.get_untracked().is_some() {
         crate::on_demand::preload_open_ticket_chunks();
     }
-    let update = ServerAction::<UpdateTicket>::new();
-    let add = ServerAction::<AddEntry>::new();
-    let create = ServerAction::<CreateTicket>::new();
     let changed = RwSignal::new(0_usize);
-    let refresh = Memo::new(move |_| {
-        update.version().get() + add.version().get() + create.version().get() + changed.get()
-    });
+    let refresh = Memo::new(move |_| changed.get());
     let live = expect_context::<Live>();
     // Every resource of the page is created here, before any Suspense; see
     // `Loads` for why.
@@ -239,9 +249,6 @@ pub fn Workspace() -> impl IntoView {
     };
     provide_context(loads);
     let actions = Actions {
-        update,
-        add,
-        create,
         refresh,
         changed,
         views_changed,
@@ -267,13 +274,10 @@ pub fn Workspace() -> impl IntoView {
     }
 }
 
-/// The mutations the workspace's parts dispatch, and the counter of their
-/// completions that makes the lists, counts and open ticket reload.
+/// The counters of completed mutations that make the lists, counts and
+/// open ticket reload.
 #[derive(Clone, Copy)]
 struct Actions {
-    update: ServerAction<UpdateTicket>,
-    add: ServerAction<AddEntry>,
-    create: ServerAction<CreateTicket>,
     refresh: Memo<usize>,
     changed: RwSignal<usize>,
     views_changed: RwSignal<usize>,
@@ -388,9 +392,6 @@ fn ViewLinks(views: Vec<ViewSummary>) -> impl IntoView {
 fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
     let route = expect_context::<Route>();
     let Actions {
-        update,
-        add,
-        create,
         refresh,
         changed,
         views_changed,
@@ -404,9 +405,6 @@ fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
     let ws = Ws {
         live,
         meta: StoredValue::new(meta),
-        update,
-        add,
-        create,
         show_create: RwSignal::new(false),
         show_help: RwSignal::new(false),
         show_palette: RwSignal::new(false),

@@ -19,23 +19,6 @@ use leptos_router::hooks::use_navigate;
 #[derive(Clone, Copy)]
 pub struct SplitMode(pub RwSignal<Option<Vec<i64>>>);
 
-/// Bumps the workspace's refresh once `action` succeeds.
-fn refresh_on_success<A, T>(ws: Ws, action: ServerAction<A>)
-where
-    A: leptos::server_fn::ServerFn<Output = T, Error = ServerFnError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            ws.changed.update(|n| *n += 1);
-        }
-    });
-}
-
 /// Merge…, Split… and Move to trash / Restore, in the ticket header.
 #[component]
 pub fn TicketActions(ticket: Ticket, split: SplitMode) -> impl IntoView {
@@ -44,7 +27,7 @@ pub fn TicketActions(ticket: Ticket, split: SplitMode) -> impl IntoView {
         return ().into_any();
     }
     let trash = ServerAction::<TrashTicket>::new();
-    refresh_on_success(ws, trash);
+    ws.reload_after(trash);
     let merging = RwSignal::new(false);
     let id = ticket.id;
     let in_trash = ticket.deleted_at.is_some();
@@ -77,7 +60,7 @@ pub fn MergeDialog(primary: Ticket, open: RwSignal<bool>) -> impl IntoView {
     let close = move || open.set(false);
     let ws = expect_context::<Ws>();
     let merge = ServerAction::<MergeTickets>::new();
-    refresh_on_success(ws, merge);
+    ws.reload_after(merge);
     Effect::new(move |_| {
         if let Some(Ok(_)) = merge.value().get() {
             close();
@@ -160,7 +143,7 @@ pub fn SplitBar(ticket_id: i64, split: SplitMode) -> impl IntoView {
     let route = expect_context::<Route>();
     let navigate = use_navigate();
     let action = ServerAction::<SplitTicket>::new();
-    refresh_on_success(ws, action);
+    ws.reload_after(action);
     Effect::new(move |_| {
         if let Some(Ok(t)) = action.value().get() {
             split.0.set(None);
@@ -243,7 +226,7 @@ pub fn LinkedCard(
         return ().into_any();
     }
     let unmerge = ServerAction::<UnmergeTicket>::new();
-    refresh_on_success(ws, unmerge);
+    ws.reload_after(unmerge);
     let can_work = ws.me().can_work_tickets();
     let link = move |t: &LinkedTicket| {
         let number = t.number;
@@ -294,7 +277,7 @@ pub fn BulkBar() -> impl IntoView {
         return ().into_any();
     }
     let bulk = ServerAction::<BulkTickets>::new();
-    refresh_on_success(ws, bulk);
+    ws.reload_after(bulk);
     // Done tickets are unticked; refused ones stay ticked, so the bar stays
     // up with the reason (and they can be tried again).
     Effect::new(move |_| {
