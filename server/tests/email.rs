@@ -1158,6 +1158,60 @@ mod mbox {
     }
 }
 
+/// Two different messages under one Message-ID (some mailers reuse one)
+/// both become tickets; delivering either again, even through another
+/// relay, adds nothing.
+async fn reused_message_ids(app: TestApp) {
+    let sink = SmtpSink::start();
+    let admin = app.admin().await;
+    connect(&app, &admin, sink.port, None).await;
+    let smtp = app.smtp.unwrap();
+    let msg = |subject: &str, body: &str, relay: &str| {
+        email(
+            &[
+                ("Received", relay),
+                ("From", "ida@c.test"),
+                ("To", SUPPORT),
+                ("Subject", subject),
+                ("Message-ID", "<reused@c.test>"),
+            ],
+            body,
+        )
+    };
+    let first = msg("Printer on fire", "Smoke everywhere", "from relay-a");
+    let second = msg("Invoice question", "Why two invoices?", "from relay-a");
+    for raw in [&first, &second] {
+        assert_eq!(deliver(smtp, "ida@c.test", &[SUPPORT], raw).await, Ok(250));
+    }
+    // Again, one through another relay.
+    let second_again = msg("Invoice question", "Why two invoices?", "from relay-b");
+    for raw in [&second_again, &first] {
+        assert_eq!(deliver(smtp, "ida@c.test", &[SUPPORT], raw).await, Ok(250));
+    }
+
+    let all = tickets(&app, &admin).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    for subject in ["Printer on fire", "Invoice question"] {
+        let ticket = ticket_by_subject(&app, &admin, subject).await;
+        let entries = thread(&app, &admin, ticket["id"].as_i64().unwrap()).await;
+        let inbound = entries.iter().filter(|e| e["kind"] == "inbound").count();
+        assert_eq!(inbound, 1, "{subject}: {entries:?}");
+    }
+    assert!(quarantined(&app, &admin).await.is_empty());
+}
+
+mod reused_ids {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        reused_message_ids(spawn(Backend::Sqlite, |_| {}).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        reused_message_ids(spawn(Backend::Postgres, |_| {}).await).await;
+    }
+}
+
 /// A certificate and key for `localhost`, made with the openssl command.
 fn self_signed_certificate(dir: &std::path::Path) -> (String, String) {
     let cert = dir.join("cert.pem").display().to_string();

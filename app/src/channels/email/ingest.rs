@@ -358,15 +358,10 @@ pub async fn ingest(
         }
     }
 
-    if let Some(row) = sqlx::query("SELECT ticket_id FROM email_messages WHERE message_id = $1")
-        .bind(&parsed.message_id)
-        .fetch_optional(db.pool())
-        .await?
-    {
-        return Ok(Outcome::Duplicate {
-            ticket_id: row.try_get("ticket_id")?,
-        });
-    }
+    let mut receipt = match check_receipt(db, &parsed).await? {
+        Seen::Before { ticket_id } => return Ok(Outcome::Duplicate { ticket_id }),
+        Seen::New(receipt) => receipt,
+    };
 
     if source != Source::Import {
         let recent: i64 = sqlx::query(
@@ -403,14 +398,16 @@ pub async fn ingest(
         .cloned()
         .collect();
     // A unique-key conflict means another delivery won a race: the same
-    // message arriving twice at once (then it is a duplicate), or two first
-    // emails from one new sender creating the contact together on
-    // PostgreSQL (then writing again finds the contact).
+    // message arriving twice at once (then it is a duplicate), another
+    // message with the same Message-ID (then it is stored under its own key),
+    // or two first emails from one new sender creating the contact together
+    // on PostgreSQL (then writing again finds the contact).
     let mut attempt = 0;
     let (outcome, dropped) = loop {
         match write(
             state,
             &parsed,
+            &receipt,
             &channel,
             &sender,
             source,
@@ -421,15 +418,11 @@ pub async fn ingest(
         {
             Ok(done) => break done,
             Err(AppError::Conflict(_)) => {
-                if let Some(row) =
-                    sqlx::query("SELECT ticket_id FROM email_messages WHERE message_id = $1")
-                        .bind(&parsed.message_id)
-                        .fetch_optional(db.pool())
-                        .await?
-                {
-                    return Ok(Outcome::Duplicate {
-                        ticket_id: row.try_get("ticket_id")?,
-                    });
+                // The winner may also have been another message under the
+                // same Message-ID: then this one gets a key of its own.
+                match check_receipt(db, &parsed).await? {
+                    Seen::Before { ticket_id } => return Ok(Outcome::Duplicate { ticket_id }),
+                    Seen::New(again) => receipt = again,
                 }
                 attempt += 1;
                 if attempt >= 3 {
@@ -643,6 +636,58 @@ enum Target {
     New(tickets::Status),
 }
 
+/// Whether an inbound email was received before (see [`check_receipt`]).
+enum Seen {
+    Before { ticket_id: i64 },
+    New(Receipt),
+}
+
+/// How a new inbound email is recorded in `email_messages`.
+struct Receipt {
+    /// Its Message-ID; or, when another message already has that
+    /// Message-ID, the Message-ID and the fingerprint, `id#fingerprint`.
+    key: String,
+    fingerprint: String,
+}
+
+/// Looks the email up by its Message-ID and, when one is found, by what it
+/// says ([`ParsedEmail::fingerprint`]): the same message delivered again
+/// (an SMTP retry, an IMAP folder read twice) is a duplicate; a different
+/// message under a reused Message-ID is new, recorded under a key of its
+/// own so that its own re-delivery is recognised in turn. Rows without a
+/// fingerprint (older ones, outbound mail) count as the message itself.
+async fn check_receipt(db: &Db, parsed: &ParsedEmail) -> Result<Seen, AppError> {
+    let fingerprint = parsed.fingerprint();
+    let lookup = |key: String| async move {
+        let row =
+            sqlx::query("SELECT ticket_id, fingerprint FROM email_messages WHERE message_id = $1")
+                .bind(&key)
+                .fetch_optional(db.pool())
+                .await?;
+        row.map(|r| -> Result<_, AppError> {
+            Ok((
+                r.try_get::<i64, _>("ticket_id")?,
+                r.try_get::<Option<String>, _>("fingerprint")?,
+            ))
+        })
+        .transpose()
+    };
+    let key = match lookup(parsed.message_id.clone()).await? {
+        None => parsed.message_id.clone(),
+        Some((ticket_id, seen)) if seen.as_deref().is_none_or(|s| s == fingerprint) => {
+            return Ok(Seen::Before { ticket_id });
+        }
+        Some(_) => {
+            let key = format!("{}#{fingerprint}", parsed.message_id);
+            if let Some((ticket_id, _)) = lookup(key.clone()).await? {
+                return Ok(Seen::Before { ticket_id });
+            }
+            key
+        }
+    };
+    Ok(Seen::New(Receipt { key, fingerprint }))
+}
+
 /// Writes the ticket (when new), the entry, its attachments and the
 /// Message-ID, in one transaction. Returns the outcome and the names of
 /// attachments dropped for size.
@@ -656,6 +701,7 @@ enum Target {
 async fn write(
     state: &AppState,
     parsed: &ParsedEmail,
+    receipt: &Receipt,
     channel: &ChannelRef,
     sender: &str,
     source: Source,
@@ -812,16 +858,17 @@ async fn write(
     .execute(tx.conn())
     .await?;
     sqlx::query(
-        "INSERT INTO email_messages (message_id, ticket_id, entry_id, channel_id, direction, sender, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO email_messages (message_id, ticket_id, entry_id, channel_id, direction, sender, created_at, fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(&parsed.message_id)
+    .bind(&receipt.key)
     .bind(ticket_id)
     .bind(entry_id)
     .bind(channel.id)
     .bind(if own_address { "out" } else { "in" })
     .bind(sender)
     .bind(now)
+    .bind(&receipt.fingerprint)
     .execute(tx.conn())
     .await?;
     if !created && source != Source::Import {

@@ -177,6 +177,35 @@ pub fn synthetic_message_id(raw: &[u8]) -> String {
     format!("{hex}@no-message-id.ayuda")
 }
 
+impl ParsedEmail {
+    /// A digest of what the message says: sender, subject, bodies and
+    /// attachments, not its headers, which relays add to (`Received`). The
+    /// same message delivered again has the same fingerprint; a different
+    /// message that reuses a Message-ID (some mailers do) has another.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        // Each part with its length first, so that moving text from one
+        // part to the next changes the digest.
+        let mut part = |bytes: &[u8]| {
+            digest.update((bytes.len() as u64).to_le_bytes());
+            digest.update(bytes);
+        };
+        part(self.from_address.as_deref().unwrap_or("").as_bytes());
+        part(self.subject.as_bytes());
+        part(self.text.as_deref().unwrap_or("").as_bytes());
+        part(self.html.as_deref().unwrap_or("").as_bytes());
+        for attachment in &self.attachments {
+            part(attachment.filename.as_bytes());
+            part(&attachment.data);
+        }
+        digest.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 pub fn parse(raw: &[u8]) -> Result<ParsedEmail, ParseError> {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
@@ -362,6 +391,22 @@ mod tests {
         let name = parsed.from_name.unwrap();
         assert_eq!(name.chars().count(), crate::contacts::MAX_NAME_CHARS - 1);
         assert!(long.starts_with(&name));
+    }
+
+    #[test]
+    fn fingerprints_follow_the_content_not_the_headers() {
+        let mail = |received: &str, body: &str| {
+            let raw = format!(
+                "Received: {received}\r\nFrom: ana@customer.example\r\nMessage-ID: <same@x>\r\nSubject: Hi\r\n\r\n{body}\r\n"
+            );
+            parse(raw.as_bytes()).unwrap().fingerprint()
+        };
+        let first = mail("from relay-a", "The printer is on fire");
+        assert_eq!(first.len(), 32);
+        // The same message through another relay.
+        assert_eq!(first, mail("from relay-b", "The printer is on fire"));
+        // Another message under the same Message-ID.
+        assert_ne!(first, mail("from relay-a", "The printer is fine now"));
     }
 
     #[test]

@@ -1,0 +1,13 @@
+-- What an inbound email said, next to its Message-ID (kept in step with the
+-- other database's 0016_email_fingerprint.sql).
+--
+-- A Message-ID seen before meant "already received": the message was
+-- dropped as a duplicate. Some mailers reuse one Message-ID for different
+-- messages, and those messages were lost. Ingest now keeps a digest of the
+-- sender, subject, bodies and attachments (`ParsedEmail::fingerprint`): a
+-- message whose Message-ID is known but whose fingerprint differs is a new
+-- message, stored under its Message-ID and fingerprint together.
+--
+-- NULL for rows written before this migration and for outbound mail: those
+-- still count as the message itself, as before.
+ALTER TABLE email_messages ADD COLUMN fingerprint TEXT;
