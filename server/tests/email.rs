@@ -1200,6 +1200,70 @@ async fn reused_message_ids(app: TestApp) {
     assert!(quarantined(&app, &admin).await.is_empty());
 }
 
+/// An attachment over the size limit is left off the ticket, and the whole
+/// email, that attachment included, is in the quarantine (written with the
+/// entry, in one transaction).
+async fn oversized_attachments(app: TestApp) {
+    let sink = SmtpSink::start();
+    let admin = app.admin().await;
+    connect(&app, &admin, sink.port, None).await;
+    let smtp = app.smtp.unwrap();
+    let big = "QUJD".repeat(1_000); // 3,000 bytes decoded
+    let raw = format!(
+        "From: ida@c.test\r\nTo: {SUPPORT}\r\nSubject: Logs attached\r\nMessage-ID: <logs@c.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nHere are the logs.\r\n\
+         --b\r\nContent-Type: text/plain; name=\"small.txt\"\r\nContent-Disposition: attachment; filename=\"small.txt\"\r\n\r\nsmall\r\n\
+         --b\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\nContent-Disposition: attachment; filename=\"big.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{big}\r\n--b--\r\n"
+    );
+    assert_eq!(
+        deliver(smtp, "ida@c.test", &[SUPPORT], raw.as_bytes()).await,
+        Ok(250)
+    );
+    let t = ticket_by_subject(&app, &admin, "Logs attached").await;
+    let entries = thread(&app, &admin, t["id"].as_i64().unwrap()).await;
+    let inbound = entries.iter().find(|e| e["kind"] == "inbound").unwrap();
+    let names: Vec<&str> = inbound["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["small.txt"], "{inbound}");
+
+    let q = quarantined(&app, &admin).await;
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["category"], "attachment_too_large");
+    assert!(
+        q[0]["reason"].as_str().unwrap().contains("big.bin"),
+        "{}",
+        q[0]
+    );
+    let res = admin
+        .get(app.url(&format!("/api/v1/email-quarantine/{}/raw", q[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains(&big));
+}
+
+mod oversized {
+    use super::*;
+    fn small_limit(config: &mut app::state::Config) {
+        config.max_attachment_bytes = 1_000;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        oversized_attachments(spawn(Backend::Sqlite, small_limit).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        oversized_attachments(spawn(Backend::Postgres, small_limit).await).await;
+    }
+}
+
 mod reused_ids {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,6 +160,33 @@ pub async fn quarantine(
     raw: &[u8],
 ) -> Result<Outcome, AppError> {
     let _turn = db.write_turn().await;
+    let id = insert_quarantined(
+        db.pool(),
+        channel_id,
+        source,
+        category,
+        reason,
+        sender,
+        subject,
+        raw,
+    )
+    .await?;
+    Ok(Outcome::Quarantined { id, category })
+}
+
+/// The insert behind [`quarantine`], on a connection of the caller's: a
+/// transaction that also writes the message's entry uses it too.
+#[allow(clippy::too_many_arguments)]
+async fn insert_quarantined<'c>(
+    executor: impl sqlx::any::AnyExecutor<'c>,
+    channel_id: Option<i64>,
+    source: Source,
+    category: &'static str,
+    reason: &str,
+    sender: Option<&str>,
+    subject: Option<&str>,
+    raw: &[u8],
+) -> Result<i64, AppError> {
     let row = sqlx::query(
         "INSERT INTO email_quarantine (channel_id, source, category, reason, sender, subject, size, raw, received_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -173,13 +200,10 @@ pub async fn quarantine(
     .bind(raw.len() as i64)
     .bind(raw.to_vec())
     .bind(now_ms())
-    .fetch_one(db.pool())
+    .fetch_one(executor)
     .await?;
     tracing::info!(category, source = source.as_str(), "email quarantined");
-    Ok(Outcome::Quarantined {
-        id: row.try_get("id")?,
-        category,
-    })
+    Ok(row.try_get("id")?)
 }
 
 /// Parses off the async threads, with a time limit.
@@ -403,10 +427,11 @@ pub async fn ingest(
     // or two first emails from one new sender creating the contact together
     // on PostgreSQL (then writing again finds the contact).
     let mut attempt = 0;
-    let (outcome, dropped) = loop {
+    let outcome = loop {
         match write(
             state,
             &parsed,
+            &raw,
             &receipt,
             &channel,
             &sender,
@@ -447,22 +472,6 @@ pub async fn ingest(
             Err(e) => return Err(e),
         }
     };
-    if !dropped.is_empty() {
-        quarantine(
-            db,
-            Some(channel.id),
-            source,
-            "attachment_too_large",
-            &format!(
-                "Kept on the ticket without these attachments, which are over the size limit: {}.",
-                dropped.join(", ")
-            ),
-            Some(&sender),
-            subject,
-            &raw,
-        )
-        .await?;
-    }
     Ok(outcome)
 }
 
@@ -689,8 +698,8 @@ async fn check_receipt(db: &Db, parsed: &ParsedEmail) -> Result<Seen, AppError> 
 }
 
 /// Writes the ticket (when new), the entry, its attachments and the
-/// Message-ID, in one transaction. Returns the outcome and the names of
-/// attachments dropped for size.
+/// Message-ID, in one transaction, with the whole email in the quarantine
+/// when attachments were dropped for size.
 ///
 /// Everything that needs no write is done before the write turn: the
 /// threading and contact lookups on a reading connection (as
@@ -701,13 +710,14 @@ async fn check_receipt(db: &Db, parsed: &ParsedEmail) -> Result<Seen, AppError> 
 async fn write(
     state: &AppState,
     parsed: &ParsedEmail,
+    raw: &[u8],
     receipt: &Receipt,
     channel: &ChannelRef,
     sender: &str,
     source: Source,
     own_address: bool,
     recipients: &[String],
-) -> Result<(Outcome, Vec<String>), AppError> {
+) -> Result<Outcome, AppError> {
     let config = &state.config;
     let now = now_ms();
     // Imported history keeps its own dates (never in the future).
@@ -874,21 +884,36 @@ async fn write(
     if !created && source != Source::Import {
         touch_and_reopen(&mut tx, ticket_id, at).await?;
     }
+    // The whole email, attachments and all, in the same transaction as the
+    // entry that says it is there.
+    if !dropped.is_empty() {
+        insert_quarantined(
+            tx.conn(),
+            Some(channel.id),
+            source,
+            "attachment_too_large",
+            &format!(
+                "Kept on the ticket without these attachments, which are over the size limit: {}.",
+                dropped.join(", ")
+            ),
+            Some(sender),
+            Some(parsed.subject.as_str()).filter(|s| !s.is_empty()),
+            raw,
+        )
+        .await?;
+    }
     tx.commit().await?;
-    Ok((
-        if created {
-            Outcome::Created {
-                ticket_id,
-                entry_id,
-            }
-        } else {
-            Outcome::Appended {
-                ticket_id,
-                entry_id,
-            }
-        },
-        dropped,
-    ))
+    Ok(if created {
+        Outcome::Created {
+            ticket_id,
+            entry_id,
+        }
+    } else {
+        Outcome::Appended {
+            ticket_id,
+            entry_id,
+        }
+    })
 }
 
 /// The attachments kept (each within its limit, and all within the
