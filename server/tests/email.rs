@@ -1249,6 +1249,42 @@ async fn oversized_attachments(app: TestApp) {
     assert!(res.text().await.unwrap().contains(&big));
 }
 
+/// Two admins saving different fields of one channel at the same time:
+/// both changes are kept.
+async fn concurrent_channel_edits(app: TestApp) {
+    let sink = SmtpSink::start();
+    let admin = app.admin().await;
+    let channel = connect(&app, &admin, sink.port, None).await;
+    let url = app.url(&format!("/api/v1/channels/{}", channel["id"]));
+    for round in 0..15 {
+        let name = format!("Support {round}");
+        let signature = format!("Signature {round}");
+        let (a, b) = tokio::join!(
+            send(admin.patch(&url).json(&json!({ "name": name }))),
+            send(admin.patch(&url).json(&json!({ "signature": signature }))),
+        );
+        assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
+        let (_, now) = send(admin.get(&url)).await;
+        assert_eq!(
+            (now["name"].as_str(), now["signature"].as_str()),
+            (Some(name.as_str()), Some(signature.as_str())),
+            "round {round}"
+        );
+    }
+}
+
+mod concurrent_edits {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        concurrent_channel_edits(spawn(Backend::Sqlite, |_| {}).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        concurrent_channel_edits(spawn(Backend::Postgres, |_| {}).await).await;
+    }
+}
+
 mod oversized {
     use super::*;
     fn small_limit(config: &mut app::state::Config) {

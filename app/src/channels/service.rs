@@ -332,11 +332,19 @@ pub async fn update(
     patch: ChannelPatch,
 ) -> Result<Channel, AppError> {
     require_admin(actor)?;
-    let row = sqlx::query(
-        "SELECT name, team_id, from_name, signature, settings, secrets FROM channels WHERE id = $1",
-    )
+    if let Some(t) = patch.team_id {
+        check_team(db, t).await?;
+    }
+    // The row is read in the transaction that writes it back, locked: two
+    // admins saving at once each apply their change to the other's, and
+    // neither is lost.
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(&format!(
+        "SELECT name, team_id, from_name, signature, settings, secrets FROM channels WHERE id = $1{}",
+        tx.row_lock()
+    ))
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(tx.conn())
     .await?
     .ok_or_else(|| AppError::not_found("Channel"))?;
     let mut name: String = row.try_get("name")?;
@@ -352,7 +360,6 @@ pub async fn update(
         name = required_text("name", "Name", n, 120)?;
     }
     if let Some(t) = patch.team_id {
-        check_team(db, t).await?;
         team_id = t;
     }
     if patch.from_name.is_some() {
@@ -398,7 +405,6 @@ pub async fn update(
             imap_changed = true;
         }
     }
-    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE channels SET name = $1, team_id = $2, from_name = $3, signature = $4, settings = $5, secrets = $6, \
          updated_at = $7, imap_status = CASE WHEN $8 = 1 THEN NULL ELSE imap_status END WHERE id = $9",

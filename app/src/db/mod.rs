@@ -94,6 +94,17 @@ impl WriteTx {
         self.kind
     }
 
+    /// What ends a `SELECT` of rows this transaction reads to change
+    /// (" FOR UPDATE" on PostgreSQL): a concurrent transaction then waits
+    /// instead of changing them under it. Nothing on SQLite, where a write
+    /// transaction already holds the only write turn.
+    pub fn row_lock(&self) -> &'static str {
+        match self.kind {
+            DbKind::Postgres => " FOR UPDATE",
+            DbKind::Sqlite => "",
+        }
+    }
+
     /// Records an event; it is written with the transaction's last
     /// statements and published only once the transaction has committed.
     pub fn event(&mut self, event: PendingEvent) {

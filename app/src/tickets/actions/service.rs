@@ -14,7 +14,7 @@
 
 use super::{BulkAction, BulkFailure, BulkOutcome, MAX_BULK, TRASH_DAYS};
 use crate::access::can_see;
-use crate::db::{now_ms, Db, DbKind, SqlBuilder, WriteTx};
+use crate::db::{now_ms, Db, SqlBuilder, WriteTx};
 use crate::error::AppError;
 use crate::events::{self, log::PendingEvent};
 use crate::messages::service::insert_timeline_event;
@@ -48,10 +48,7 @@ struct Locked {
 }
 
 async fn lock_row(tx: &mut WriteTx, id: i64) -> Result<Option<Locked>, AppError> {
-    let lock = match tx.kind() {
-        DbKind::Postgres => " FOR UPDATE",
-        DbKind::Sqlite => "",
-    };
+    let lock = tx.row_lock();
     let row = sqlx::query(&format!(
         "SELECT id, number, subject, owner_id, team_id, created_at, merged_into_id, deleted_at, \
          contact_id, pipeline_id, priority, category, channel, channel_id FROM tickets WHERE id = $1{lock}"
