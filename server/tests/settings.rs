@@ -615,6 +615,49 @@ async fn a_policy_change_recalculates_every_open_ticket(app: TestApp) {
     assert_eq!(app.count("tickets WHERE sla_state IS NOT NULL").await, 0);
 }
 
+/// A policy change whose recalculation never finished (the process
+/// stopped after the change committed) is finished by the SLA timer.
+async fn an_unfinished_recalculation_is_finished_by_the_timer(app: TestApp) {
+    let admin = app.admin().await;
+    let (status, policy) = send(admin.post(app.url("/api/v1/sla-policies")).json(&json!({
+        "name": "All", "first_reply_minutes": 60
+    })))
+    .await;
+    assert_eq!(status, 201, "{policy}");
+    let t = new_ticket(&app, &admin, json!({"subject": "Clock"})).await;
+    let id = t["id"].as_i64().unwrap();
+    let due = ticket(&app, &admin, id).await["sla_due_at"]
+        .as_i64()
+        .unwrap();
+    // The change as its transaction left it: the policy saved, the request
+    // recorded two minutes ago, no recalculation done.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("UPDATE sla_policies SET first_reply_minutes = 600 WHERE id = $1")
+        .bind(policy["id"].as_i64().unwrap())
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE counters SET value = CASE name WHEN 'sla_recalculation_done' THEN 0 ELSE $1 END \
+         WHERE name IN ('sla_recalculation_requested', 'sla_recalculation_done')",
+    )
+    .bind(app::db::now_ms() - 120_000)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    eventually("the clock on the new target", || async {
+        let now = ticket(&app, &admin, id).await["sla_due_at"].as_i64();
+        (now == Some(due + 540 * 60_000)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.count("counters WHERE name = 'sla_recalculation_done' AND value > 0")
+            .await,
+        1
+    );
+}
+
 async fn the_sla_timer_marks_due_soon_then_overdue_on_its_own(app: TestApp) {
     let admin = app.admin().await;
     let (status, _) = send(admin.post(app.url("/api/v1/sla-policies")).json(&json!({
@@ -860,6 +903,7 @@ on_both_databases!(
     settings_are_for_super_admins_only,
     sla_clocks_follow_replies_pauses_and_policy_changes,
     the_sla_timer_marks_due_soon_then_overdue_on_its_own,
+    an_unfinished_recalculation_is_finished_by_the_timer,
     sidebar_layouts_are_versioned_per_team,
     a_policy_change_recalculates_every_open_ticket,
 );

@@ -147,9 +147,10 @@ pub async fn update(
         return Err(AppError::not_found("Calendar"));
     }
     tx.event(settings_changed(actor, "calendars"));
+    crate::sla::service::request_recalculation(&mut tx).await?;
     tx.commit().await?;
     // The clocks that count on this calendar now end elsewhere.
-    crate::sla::service::recalculate_open(db).await?;
+    crate::sla::service::recalculate_after_change(db).await;
     get(&mut *db.pool().acquire().await?, id).await
 }
 

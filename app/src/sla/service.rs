@@ -178,8 +178,9 @@ pub async fn create(
     .await?
     .try_get("id")?;
     tx.event(settings_changed(actor, "sla"));
+    request_recalculation(&mut tx).await?;
     tx.commit().await?;
-    recalculate_open(db).await?;
+    recalculate_after_change(db).await;
     get_policy(&mut *db.pool().acquire().await?, id).await
 }
 
@@ -214,8 +215,9 @@ pub async fn update(
     .execute(tx.conn())
     .await?;
     tx.event(settings_changed(actor, "sla"));
+    request_recalculation(&mut tx).await?;
     tx.commit().await?;
-    recalculate_open(db).await?;
+    recalculate_after_change(db).await;
     get_policy(&mut *db.pool().acquire().await?, id).await
 }
 
@@ -233,8 +235,9 @@ pub async fn delete(state: &AppState, actor: &User, id: i64) -> Result<(), AppEr
         return Err(AppError::not_found("SLA policy"));
     }
     tx.event(settings_changed(actor, "sla"));
+    request_recalculation(&mut tx).await?;
     tx.commit().await?;
-    recalculate_open(db).await?;
+    recalculate_after_change(db).await;
     Ok(())
 }
 
@@ -647,6 +650,60 @@ pub struct Recalculation {
     pub changed: u64,
 }
 
+/// Records, in the transaction that changes a policy or calendar, that the
+/// open tickets' clocks must be recalculated: if the recalculation that
+/// follows the commit does not finish, the SLA timer runs it again (see
+/// migration 0017).
+pub async fn request_recalculation(tx: &mut WriteTx) -> Result<(), AppError> {
+    // The time of the request, in milliseconds, and always past the last
+    // one (two requests within a millisecond).
+    sqlx::query(
+        "UPDATE counters SET value = CASE WHEN value >= $1 THEN value + 1 ELSE $1 END \
+         WHERE name = 'sla_recalculation_requested'",
+    )
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// How long a requested recalculation is left to the request that asked
+/// for it before the SLA timer runs it: far longer than one takes (seconds
+/// on a million tickets), so the two do not run side by side.
+const RECALC_GRACE_MS: i64 = 60_000;
+
+/// Whether a recalculation was asked for over [`RECALC_GRACE_MS`] ago and
+/// none has finished since.
+async fn recalculation_overdue(db: &Db) -> Result<bool, AppError> {
+    let (requested, done) = recalculation_counters(db).await?;
+    Ok(requested > done && now_ms() - requested >= RECALC_GRACE_MS)
+}
+
+/// The `(requested, done)` counters of migration 0017.
+async fn recalculation_counters(db: &Db) -> Result<(i64, i64), AppError> {
+    let row = sqlx::query(
+        "SELECT MAX(CASE WHEN name = 'sla_recalculation_requested' THEN value END) AS requested, \
+         MAX(CASE WHEN name = 'sla_recalculation_done' THEN value END) AS done \
+         FROM counters WHERE name IN ('sla_recalculation_requested', 'sla_recalculation_done')",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((
+        row.try_get::<Option<i64>, _>("requested")?.unwrap_or(0),
+        row.try_get::<Option<i64>, _>("done")?.unwrap_or(0),
+    ))
+}
+
+/// The recalculation that follows a change of settings, once that change
+/// has committed. The change is saved whatever happens here: a failure is
+/// logged, and the SLA timer, which sees the request still open, runs the
+/// recalculation again.
+pub async fn recalculate_after_change(db: &Db) {
+    if let Err(e) = recalculate_open(db).await {
+        tracing::warn!(error = %e, "SLA recalculation failed; the SLA timer will run it again");
+    }
+}
+
 /// Recalculates the clocks of every open (not closed) ticket, after a
 /// policy or calendar changed. Works through the tickets in id order in
 /// batches, each in its own transaction, writing each batch's changes in a
@@ -654,6 +711,9 @@ pub struct Recalculation {
 /// that caused this is one `settings.changed` event, on which workspaces
 /// reload what they show.
 pub async fn recalculate_open(db: &Db) -> Result<Recalculation, AppError> {
+    // Read before the first batch: a change committed while this runs
+    // bumps the count past it, and so is recalculated again.
+    let (requested, _) = recalculation_counters(db).await?;
     let now = now_ms();
     let mut done = Recalculation::default();
     let mut after = 0_i64;
@@ -709,18 +769,24 @@ pub async fn recalculate_open(db: &Db) -> Result<Recalculation, AppError> {
             break;
         }
     }
+    let mut tx = db.begin_write().await?;
     if done.changed > 0 {
         // The settings change was announced before its recalculation ran;
         // this tells workspaces (and the custom view counter) that the
         // clocks it moved are now all written.
-        let mut tx = db.begin_write().await?;
         tx.event(PendingEvent::global(
             events::SETTINGS_CHANGED,
             None,
             json!({ "settings": "sla", "recalculated": done.changed }),
         ));
-        tx.commit().await?;
     }
+    sqlx::query(
+        "UPDATE counters SET value = $1 WHERE name = 'sla_recalculation_done' AND value < $1",
+    )
+    .bind(requested)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
     Ok(done)
 }
 
@@ -809,6 +875,17 @@ const TIMER_IDLE_MS: i64 = 1_000;
 pub async fn run_timer(state: AppState) {
     let mut closing = state.hub.closing();
     loop {
+        // A recalculation asked for by a change of settings that did not
+        // finish (a crash, a failed batch): run it now.
+        match recalculation_overdue(&state.db).await {
+            Ok(true) => {
+                if let Err(e) = recalculate_open(&state.db).await {
+                    tracing::warn!(error = %e, "SLA recalculation failed; retrying");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check for an SLA recalculation"),
+        }
         let wait = match tick(&state.db).await {
             Ok(next) => next
                 .map(|at| (at - now_ms()).clamp(0, TIMER_IDLE_MS))
