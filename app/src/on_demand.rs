@@ -17,7 +17,7 @@
 //!   link from the workspace shows "Loading…" while its chunk arrives.
 //! - **Workspace panels** that open on a click or a key: the view editor,
 //!   choosing views, the Ctrl-K palette, the create panel, the merge dialog,
-//!   the bar of bulk actions.
+//!   the bar of bulk actions, the search box's results.
 //!   The server never renders them, so nothing waits for them: the
 //!   workspace fetches their chunks once it is hydrated
 //!   ([`load_workspace_panels`]), and they open at once after that, made
@@ -35,6 +35,7 @@
 //! chunk (`page_*` for pages, `panel_*` for the workspace's; the bench and
 //! `scripts/wasm-size.sh` sort chunks by that prefix).
 
+use crate::search::palette::SearchBoxState;
 use crate::tickets::detail::OpenTicket;
 use crate::tickets::Ticket;
 use crate::views::editor::ViewPanel;
@@ -221,6 +222,7 @@ struct Panels {
     create_ticket: MakePanel<()>,
     merge_dialog: MakePanel<(Ticket, RwSignal<bool>)>,
     bulk_bar: MakePanel<()>,
+    search_results: MakePanel<SearchBoxState>,
 }
 
 // A panel whose chunk fails to load shows a notice and retries on its
@@ -236,6 +238,9 @@ fn panels() -> Result<Panels, SplitLoaderError> {
             view! { <crate::tickets::actions::components::MergeDialog primary open/> }.into_any()
         },
         bulk_bar: |()| view! { <crate::tickets::actions::components::BulkBar/> }.into_any(),
+        search_results: |search| {
+            view! { <crate::search::palette::SearchResults search/> }.into_any()
+        },
     })
 }
 
@@ -246,6 +251,15 @@ fn panels() -> Result<Panels, SplitLoaderError> {
 #[wasm_split(panel_open_ticket, wasm_split_path = ::leptos::wasm_split, preload(preload_open_ticket), fallible)]
 fn open_ticket() -> PanelCode<OpenTicket> {
     Ok(crate::tickets::detail::open_ticket_view)
+}
+
+/// The results under the search box; closing hides them.
+pub fn search_results_panel(search: SearchBoxState) -> AnyView {
+    panel(
+        async { Ok(panels().await?.search_results) },
+        search,
+        move || search.close(),
+    )
 }
 
 /// The bar of actions on the ticked rows; closing unticks them.

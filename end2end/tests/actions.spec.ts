@@ -32,8 +32,15 @@ test('search as one types, with highlighted snippets, and the Ctrl-K palette', a
   // The customer's HTML is text in the snippet, never markup.
   await expect(hit.locator('b')).toHaveCount(0);
   await expect(hit).toContainText('<b>everywhere</b>');
+  // Escape hides the results (and Chromium empties a search box); typing
+  // shows them again.
+  await page.getByTestId('search-input').press('Escape');
+  await expect(page.getByTestId('search-results')).toBeHidden();
+  await page.getByTestId('search-input').fill('limesc');
+  await expect(hit).toBeVisible();
   await page.getByTestId('search-input').press('Enter');
   await expect(page).toHaveURL(new RegExp(`/tickets/${t.number}$`));
+  await expect(page.getByTestId('search-results')).toBeHidden();
   await expect(page.getByTestId('ticket-subject')).toContainText('Kettle descaling');
 
   // The palette: a view by name, then a ticket by number.

@@ -84,31 +84,31 @@ fn results(
 pub fn SearchBox() -> impl IntoView {
     let route = expect_context::<Route>();
     let navigate = use_navigate();
-    let typed = Typed::new();
-    // Search every ticket, or only the open view's.
-    let in_view = RwSignal::new(false);
-    let found = results(typed, move || in_view.get().then(|| route.view.get()), 20);
-    let selected = RwSignal::new(0_usize);
-    let open = RwSignal::new(false);
-    let hits = move || {
-        found
-            .get()
-            .flatten()
-            .and_then(|r| r.ok())
-            .map(|r| r.hits)
-            .unwrap_or_default()
+    let search = SearchBoxState {
+        typed: Typed::new(),
+        in_view: RwSignal::new(false),
+        selected: RwSignal::new(0_usize),
+        open: RwSignal::new(false),
+        hits: RwSignal::new(Vec::new()),
     };
+    let SearchBoxState {
+        typed,
+        in_view,
+        selected,
+        open,
+        hits,
+    } = search;
     let go = move |number: i64| {
         open.set(false);
         navigate(&route.ticket_href(number), Default::default());
     };
     let on_key = {
         move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-            "ArrowDown" | "ArrowUp" => move_selection(&ev, selected, hits().len()),
+            "ArrowDown" | "ArrowUp" => move_selection(&ev, selected, hits.with(Vec::len)),
             "Enter" => {
                 ev.prevent_default();
-                if let Some(hit) = hits().get(selected.get_untracked()) {
-                    go(hit.ticket.number);
+                if let Some(number) = hits.with(|h| h.get(selected.get_untracked()).copied()) {
+                    go(number);
                 }
             }
             "Escape" => {
@@ -136,53 +136,101 @@ pub fn SearchBox() -> impl IntoView {
                     on:change=move |ev| in_view.set(event_target_checked(&ev))/>
                 " In this view"
             </label>
-            <Show when=move || open.get() && !typed.settled.get().trim().is_empty()>
-                <div class="search-results" data-testid="search-results" role="listbox">
-                    <Suspense fallback=|| view! { <p class="muted">"Searching…"</p> }>
-                        {
-                            move || {
-                                found.get().map(move |r| match r {
-                                    None => ().into_any(),
-                                    Some(Err(e)) => view! {
-                                        <p class="form-error" data-testid="search-error">{crate::error::server_error_message(&e)}</p>
-                                    }.into_any(),
-                                    Some(Ok(r)) => {
-                                        let total = if r.total_capped { format!("{}+", r.total) } else { r.total.to_string() };
-                                        let count = if r.total == 1 { "1 ticket".to_string() } else { format!("{total} tickets") };
-                                        view! {
-                                            <p class="muted search-total" data-testid="search-total" data-total=r.total.to_string()>{count}</p>
-                                            <ul>
-                                                {r.hits.into_iter().enumerate().map(|(i, hit)| {
-                                                    let number = hit.ticket.number;
-                                                    view! {
-                                                        <li role="option" data-testid="search-hit"
-                                                            data-number=number.to_string()
-                                                            class:selected=move || selected.get() == i
-                                                            // Before the box loses focus and closes the list.
-                                                            on:mousedown=|ev| ev.prevent_default()>
-                                                            <A href=move || route.ticket_href(number) on:click=move |_| open.set(false)>
-                                                            <div class="hit-head">
-                                                                <span class="num">{format!("#{number}")}</span>
-                                                                " "
-                                                                <strong>{hit.ticket.subject.clone()}</strong>
-                                                                " "
-                                                                <span class=format!("badge status-{}", hit.ticket.status_category.as_str())>{hit.ticket.status.clone()}</span>
-                                                            </div>
-                                                            // Escaped text with <mark> only (see SearchHit).
-                                                            <div class="hit-snippet muted" inner_html=hit.snippet_html.clone()></div>
-                                                            </A>
-                                                        </li>
-                                                    }
-                                                }).collect_view()}
-                                            </ul>
-                                        }.into_any()
-                                    }
-                                })
-                            }
-                        }
-                    </Suspense>
-                </div>
+            // The results, their search and their markup come with the
+            // panels' code (see on_demand), once something is typed.
+            <Show when=move || !typed.settled.get().trim().is_empty()>
+                {crate::on_demand::search_results_panel(search)}
             </Show>
+        </div>
+    }
+}
+
+/// What the search box shares with its results: the query, the scope,
+/// whether the results show, the highlighted line, and the ticket numbers
+/// of the results (for Enter and the arrow keys, handled by the box).
+#[derive(Clone, Copy)]
+pub struct SearchBoxState {
+    typed: Typed,
+    /// Search only the open view.
+    in_view: RwSignal<bool>,
+    selected: RwSignal<usize>,
+    open: RwSignal<bool>,
+    hits: RwSignal<Vec<i64>>,
+}
+
+impl SearchBoxState {
+    /// Hides the results (the box keeps its query).
+    pub fn close(&self) {
+        self.open.set(false);
+    }
+}
+
+/// The results under the search box, while a query is typed.
+#[component]
+pub fn SearchResults(search: SearchBoxState) -> impl IntoView {
+    let route = expect_context::<Route>();
+    let SearchBoxState {
+        typed,
+        in_view,
+        selected,
+        open,
+        hits,
+    } = search;
+    let found = results(typed, move || in_view.get().then(|| route.view.get()), 20);
+    Effect::new(move |_| {
+        let numbers = found
+            .get()
+            .flatten()
+            .and_then(|r| r.ok())
+            .map(|r| r.hits.iter().map(|h| h.ticket.number).collect())
+            .unwrap_or_default();
+        hits.set(numbers);
+    });
+    view! {
+        <div class="search-results" data-testid="search-results" role="listbox" hidden=move || !open.get()>
+            <Suspense fallback=|| view! { <p class="muted">"Searching…"</p> }>
+                {
+                    move || {
+                        found.get().map(move |r| match r {
+                            None => ().into_any(),
+                            Some(Err(e)) => view! {
+                                <p class="form-error" data-testid="search-error">{crate::error::server_error_message(&e)}</p>
+                            }.into_any(),
+                            Some(Ok(r)) => {
+                                let total = if r.total_capped { format!("{}+", r.total) } else { r.total.to_string() };
+                                let count = if r.total == 1 { "1 ticket".to_string() } else { format!("{total} tickets") };
+                                view! {
+                                    <p class="muted search-total" data-testid="search-total" data-total=r.total.to_string()>{count}</p>
+                                    <ul>
+                                        {r.hits.into_iter().enumerate().map(|(i, hit)| {
+                                            let number = hit.ticket.number;
+                                            view! {
+                                                <li role="option" data-testid="search-hit"
+                                                    data-number=number.to_string()
+                                                    class:selected=move || selected.get() == i
+                                                    // Before the box loses focus and closes the list.
+                                                    on:mousedown=|ev| ev.prevent_default()>
+                                                    <A href=move || route.ticket_href(number) on:click=move |_| open.set(false)>
+                                                    <div class="hit-head">
+                                                        <span class="num">{format!("#{number}")}</span>
+                                                        " "
+                                                        <strong>{hit.ticket.subject.clone()}</strong>
+                                                        " "
+                                                        <span class=format!("badge status-{}", hit.ticket.status_category.as_str())>{hit.ticket.status.clone()}</span>
+                                                    </div>
+                                                    // Escaped text with <mark> only (see SearchHit).
+                                                    <div class="hit-snippet muted" inner_html=hit.snippet_html.clone()></div>
+                                                    </A>
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }
+                        })
+                    }
+                }
+            </Suspense>
         </div>
     }
 }
