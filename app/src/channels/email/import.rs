@@ -270,13 +270,15 @@ async fn run_mbox(
                     format!("The message is {size} bytes, over the {max_bytes} byte limit.");
                 ingest::quarantine(
                     &state.db,
-                    Some(channel_id),
-                    Source::Import,
-                    "too_large",
-                    &reason,
-                    None,
-                    None,
-                    &head,
+                    ingest::Quarantine {
+                        channel_id: Some(channel_id),
+                        source: Source::Import,
+                        category: "too_large",
+                        reason: &reason,
+                        sender: None,
+                        subject: None,
+                        raw: &head,
+                    },
                 )
                 .await
             }

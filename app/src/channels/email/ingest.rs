@@ -147,62 +147,57 @@ async fn channel_by_id(db: &Db, id: i64) -> Result<Option<ChannelRef>, AppError>
     row.as_ref().map(channel_from_row).transpose()
 }
 
+/// A message that did not become a thread entry, kept raw with the reason
+/// (table `email_quarantine`).
+pub struct Quarantine<'a> {
+    /// The channel it came to, when known.
+    pub channel_id: Option<i64>,
+    pub source: Source,
+    /// `malformed`, `loop`, `rate_limited`, `auto_reply`, `bounce`, ...
+    pub category: &'static str,
+    /// What the admin reads: why it is here.
+    pub reason: &'a str,
+    pub sender: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub raw: &'a [u8],
+}
+
 /// Keeps a message that did not become a thread entry.
-#[allow(clippy::too_many_arguments)]
-pub async fn quarantine(
-    db: &Db,
-    channel_id: Option<i64>,
-    source: Source,
-    category: &'static str,
-    reason: &str,
-    sender: Option<&str>,
-    subject: Option<&str>,
-    raw: &[u8],
-) -> Result<Outcome, AppError> {
+pub async fn quarantine(db: &Db, entry: Quarantine<'_>) -> Result<Outcome, AppError> {
     let _turn = db.write_turn().await;
-    let id = insert_quarantined(
-        db.pool(),
-        channel_id,
-        source,
-        category,
-        reason,
-        sender,
-        subject,
-        raw,
-    )
-    .await?;
-    Ok(Outcome::Quarantined { id, category })
+    let id = insert_quarantined(db.pool(), &entry).await?;
+    Ok(Outcome::Quarantined {
+        id,
+        category: entry.category,
+    })
 }
 
 /// The insert behind [`quarantine`], on a connection of the caller's: a
 /// transaction that also writes the message's entry uses it too.
-#[allow(clippy::too_many_arguments)]
 async fn insert_quarantined<'c>(
     executor: impl sqlx::any::AnyExecutor<'c>,
-    channel_id: Option<i64>,
-    source: Source,
-    category: &'static str,
-    reason: &str,
-    sender: Option<&str>,
-    subject: Option<&str>,
-    raw: &[u8],
+    entry: &Quarantine<'_>,
 ) -> Result<i64, AppError> {
     let row = sqlx::query(
         "INSERT INTO email_quarantine (channel_id, source, category, reason, sender, subject, size, raw, received_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
-    .bind(channel_id)
-    .bind(source.as_str())
-    .bind(category)
-    .bind(reason)
-    .bind(sender)
-    .bind(subject)
-    .bind(raw.len() as i64)
-    .bind(raw.to_vec())
+    .bind(entry.channel_id)
+    .bind(entry.source.as_str())
+    .bind(entry.category)
+    .bind(entry.reason)
+    .bind(entry.sender)
+    .bind(entry.subject)
+    .bind(entry.raw.len() as i64)
+    .bind(entry.raw.to_vec())
     .bind(now_ms())
     .fetch_one(executor)
     .await?;
-    tracing::info!(category, source = source.as_str(), "email quarantined");
+    tracing::info!(
+        category = entry.category,
+        source = entry.source.as_str(),
+        "email quarantined"
+    );
     Ok(row.try_get("id")?)
 }
 
@@ -243,13 +238,15 @@ pub async fn ingest(
         let head = &raw[..raw.len().min(64 * 1024)];
         return quarantine(
             db,
-            known_channel.map(|c| c.id),
-            source,
-            "too_large",
-            &reason,
-            None,
-            None,
-            head,
+            Quarantine {
+                channel_id: known_channel.map(|c| c.id),
+                source,
+                category: "too_large",
+                reason: &reason,
+                sender: None,
+                subject: None,
+                raw: head,
+            },
         )
         .await;
     }
@@ -263,13 +260,15 @@ pub async fn ingest(
             };
             return quarantine(
                 db,
-                known_channel.map(|c| c.id),
-                source,
-                category,
-                &reason,
-                None,
-                None,
-                &raw,
+                Quarantine {
+                    channel_id: known_channel.map(|c| c.id),
+                    source,
+                    category,
+                    reason: &reason,
+                    sender: None,
+                    subject: None,
+                    raw: &raw,
+                },
             )
             .await;
         }
@@ -292,13 +291,15 @@ pub async fn ingest(
     let Some(channel) = channel else {
         return quarantine(
             db,
-            None,
-            source,
-            "no_channel",
-            "No connected channel has this recipient address.",
-            sender.as_deref(),
-            subject,
-            &raw,
+            Quarantine {
+                channel_id: None,
+                source,
+                category: "no_channel",
+                reason: "No connected channel has this recipient address.",
+                sender: sender.as_deref(),
+                subject,
+                raw: &raw,
+            },
         )
         .await;
     };
@@ -306,13 +307,15 @@ pub async fn ingest(
     else {
         return quarantine(
             db,
-            Some(channel.id),
-            source,
-            "no_sender",
-            "The message has no usable From address.",
-            None,
-            subject,
-            &raw,
+            Quarantine {
+                channel_id: Some(channel.id),
+                source,
+                category: "no_sender",
+                reason: "The message has no usable From address.",
+                sender: None,
+                subject,
+                raw: &raw,
+            },
         )
         .await;
     };
@@ -322,13 +325,15 @@ pub async fn ingest(
     if own_address && source != Source::Import {
         return quarantine(
             db,
-            Some(channel.id),
-            source,
-            "loop",
-            "The message comes from one of our own channel addresses (a mail loop).",
-            Some(&sender),
-            subject,
-            &raw,
+            Quarantine {
+                channel_id: Some(channel.id),
+                source,
+                category: "loop",
+                reason: "The message comes from one of our own channel addresses (a mail loop).",
+                sender: Some(&sender),
+                subject,
+                raw: &raw,
+            },
         )
         .await;
     }
@@ -339,16 +344,18 @@ pub async fn ingest(
         }
         return quarantine(
             db,
-            Some(channel.id),
-            source,
-            "bounce",
-            &format!(
-                "Delivery failure report for a message we did not send: {}",
-                bounce.detail
-            ),
-            Some(&sender),
-            subject,
-            &raw,
+            Quarantine {
+                channel_id: Some(channel.id),
+                source,
+                category: "bounce",
+                reason: &format!(
+                    "Delivery failure report for a message we did not send: {}",
+                    bounce.detail
+                ),
+                sender: Some(&sender),
+                subject,
+                raw: &raw,
+            },
         )
         .await;
     }
@@ -356,13 +363,15 @@ pub async fn ingest(
     if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
         return quarantine(
             db,
-            Some(channel.id),
-            source,
-            "bounce",
-            "A message from a mail system, not a person.",
-            Some(&sender),
-            subject,
-            &raw,
+            Quarantine {
+                channel_id: Some(channel.id),
+                source,
+                category: "bounce",
+                reason: "A message from a mail system, not a person.",
+                sender: Some(&sender),
+                subject,
+                raw: &raw,
+            },
         )
         .await;
     }
@@ -370,13 +379,15 @@ pub async fn ingest(
         if source != Source::Import {
             return quarantine(
                 db,
-                Some(channel.id),
-                source,
-                "auto_reply",
-                &format!("Automatic reply ({reason}): no ticket is made for it."),
-                Some(&sender),
-                subject,
-                &raw,
+                Quarantine {
+                    channel_id: Some(channel.id),
+                    source,
+                    category: "auto_reply",
+                    reason: &format!("Automatic reply ({reason}): no ticket is made for it."),
+                    sender: Some(&sender),
+                    subject,
+                    raw: &raw,
+                },
             )
             .await;
         }
@@ -399,16 +410,18 @@ pub async fn ingest(
         if recent >= config.sender_rate_per_minute {
             return quarantine(
                 db,
-                Some(channel.id),
-                source,
-                "rate_limited",
-                &format!(
-                    "{sender} sent more than {} emails in a minute.",
-                    config.sender_rate_per_minute
-                ),
-                Some(&sender),
-                subject,
-                &raw,
+                Quarantine {
+                    channel_id: Some(channel.id),
+                    source,
+                    category: "rate_limited",
+                    reason: &format!(
+                        "{sender} sent more than {} emails in a minute.",
+                        config.sender_rate_per_minute
+                    ),
+                    sender: Some(&sender),
+                    subject,
+                    raw: &raw,
+                },
             )
             .await;
         }
@@ -459,13 +472,15 @@ pub async fn ingest(
             Err(AppError::Invalid { message, .. }) => {
                 return quarantine(
                     db,
-                    Some(channel.id),
-                    source,
-                    "malformed",
-                    &message,
-                    Some(&sender),
-                    subject,
-                    &raw,
+                    Quarantine {
+                        channel_id: Some(channel.id),
+                        source,
+                        category: "malformed",
+                        reason: &message,
+                        sender: Some(&sender),
+                        subject,
+                        raw: &raw,
+                    },
                 )
                 .await;
             }
@@ -887,20 +902,20 @@ async fn write(
     // The whole email, attachments and all, in the same transaction as the
     // entry that says it is there.
     if !dropped.is_empty() {
-        insert_quarantined(
-            tx.conn(),
-            Some(channel.id),
+        let reason = format!(
+            "Kept on the ticket without these attachments, which are over the size limit: {}.",
+            dropped.join(", ")
+        );
+        let entry = Quarantine {
+            channel_id: Some(channel.id),
             source,
-            "attachment_too_large",
-            &format!(
-                "Kept on the ticket without these attachments, which are over the size limit: {}.",
-                dropped.join(", ")
-            ),
-            Some(sender),
-            Some(parsed.subject.as_str()).filter(|s| !s.is_empty()),
+            category: "attachment_too_large",
+            reason: &reason,
+            sender: Some(sender),
+            subject: Some(parsed.subject.as_str()).filter(|s| !s.is_empty()),
             raw,
-        )
-        .await?;
+        };
+        insert_quarantined(tx.conn(), &entry).await?;
     }
     tx.commit().await?;
     Ok(if created {

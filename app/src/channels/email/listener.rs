@@ -88,13 +88,15 @@ impl Handler for Session {
             let _ = self.runtime.block_on(async move {
                 ingest::quarantine(
                     &state.db,
-                    None,
-                    Source::Smtp,
-                    "too_large",
-                    &format!("Refused: the message is over the {limit} byte limit."),
-                    None,
-                    None,
-                    &raw,
+                    ingest::Quarantine {
+                        channel_id: None,
+                        source: Source::Smtp,
+                        category: "too_large",
+                        reason: &format!("Refused: the message is over the {limit} byte limit."),
+                        sender: None,
+                        subject: None,
+                        raw: &raw,
+                    },
                 )
                 .await
             });
