@@ -169,14 +169,12 @@ impl SearchBoxState {
 #[component]
 pub fn SearchResults(search: SearchBoxState) -> impl IntoView {
     let route = expect_context::<Route>();
-    let SearchBoxState {
-        typed,
-        in_view,
-        selected,
-        open,
-        hits,
-    } = search;
-    let found = results(typed, move || in_view.get().then(|| route.view.get()), 20);
+    let SearchBoxState { selected, open, .. } = search;
+    let found = results(
+        search.typed,
+        move || search.in_view.get().then(|| route.view.get()),
+        20,
+    );
     Effect::new(move |_| {
         let numbers = found
             .get()
@@ -184,7 +182,7 @@ pub fn SearchResults(search: SearchBoxState) -> impl IntoView {
             .and_then(|r| r.ok())
             .map(|r| r.hits.iter().map(|h| h.ticket.number).collect())
             .unwrap_or_default();
-        hits.set(numbers);
+        search.hits.set(numbers);
     });
     view! {
         <div class="search-results" data-testid="search-results" role="listbox" hidden=move || !open.get()>
