@@ -179,9 +179,10 @@ pub fn preload_open_ticket_chunks() {
 
 /// Fetches the code of the page at `path` if it is one of the pages split
 /// out (settings, sign-in) or has a ticket open, so that hydrating it finds
-/// the code in place, and says whether the page can hydrate: `false` when its chunk could not be fetched (the
-/// caller then leaves the server's page as it is, as when the main bundle
-/// fails). Other paths return `true` at once.
+/// the code in place, and says whether the page can hydrate: `false` when
+/// its chunk could not be fetched (the caller then leaves the server's page
+/// as it is, as when the main bundle fails). Other paths return `true` at
+/// once.
 #[cfg(feature = "hydrate")]
 pub async fn load_code_for(path: &str) -> bool {
     match path.trim_end_matches('/') {
