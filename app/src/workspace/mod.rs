@@ -248,7 +248,7 @@ pub fn Workspace() -> impl IntoView {
         ticket: crate::tickets::detail::load_ticket(route, refresh, live),
     };
     provide_context(loads);
-    let actions = Actions {
+    let counters = ReloadCounters {
         refresh,
         changed,
         views_changed,
@@ -259,7 +259,7 @@ pub fn Workspace() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match meta.await {
-                    Ok(Some(meta)) => view! { <WorkspaceLayout meta actions/> }.into_any(),
+                    Ok(Some(meta)) => view! { <WorkspaceLayout meta counters/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => {
                         view! { <p class="form-error">{server_error_message(&e)}</p> }.into_any()
@@ -277,7 +277,7 @@ pub fn Workspace() -> impl IntoView {
 /// The counters of completed mutations that make the lists, counts and
 /// open ticket reload.
 #[derive(Clone, Copy)]
-struct Actions {
+struct ReloadCounters {
     refresh: Memo<usize>,
     changed: RwSignal<usize>,
     views_changed: RwSignal<usize>,
@@ -389,13 +389,13 @@ fn ViewLinks(views: Vec<ViewSummary>) -> impl IntoView {
 }
 
 #[component]
-fn WorkspaceLayout(meta: WorkspaceMeta, actions: Actions) -> impl IntoView {
+fn WorkspaceLayout(meta: WorkspaceMeta, counters: ReloadCounters) -> impl IntoView {
     let route = expect_context::<Route>();
-    let Actions {
+    let ReloadCounters {
         refresh,
         changed,
         views_changed,
-    } = actions;
+    } = counters;
     let live = expect_context::<Live>();
     let since = meta.event_seq;
     let availability: std::collections::HashMap<_, _> =
