@@ -13,8 +13,9 @@ printf 'WASM bundle: %d bytes raw, %d gzip, %d brotli (JS glue %d bytes)\n' "$ra
 manifest=target/site/pkg/__wasm_split_manifest.json
 if [ -f "$manifest" ]; then
   # Chunks split out of it (app/src/on_demand.rs), from the manifest that
-  # lists the chunks each lazy function needs: the workspace's (the open
-  # ticket and the panels, fetched once the workspace is interactive) and
+  # lists the chunks each lazy function needs: the workspace's (the live
+  # socket, the open ticket and the panels, fetched once the workspace is
+  # interactive) and
   # those only the pages split out (settings, sign-in; functions named
   # page_*) need.
   python3 - "$manifest" <<'PY'
@@ -27,7 +28,7 @@ pages = {c for f, cs in manifest.items() if is_page(f) for c in cs} - panels
 def brotli(chunks):
     return sum(len(subprocess.run(['brotli', '-q', '11', '-c', f'{pkg}/{c}.wasm'],
                                   capture_output=True, check=True).stdout) for c in chunks)
-print(f'WASM chunks of the workspace (open ticket, panels): {len(panels)} files, {brotli(panels)} brotli')
+print(f'WASM chunks of the workspace (live socket, open ticket, panels): {len(panels)} files, {brotli(panels)} brotli')
 print(f'WASM chunks only settings and sign-in pages fetch: {len(pages)} files, {brotli(pages)} brotli')
 PY
 fi

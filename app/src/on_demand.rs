@@ -1,7 +1,7 @@
 //! Code the browser fetches only when it needs it.
 //!
 //! Every page loads one WASM bundle before it becomes interactive, so what
-//! goes into that bundle delays every page. Three kinds of code are split out
+//! goes into that bundle delays every page. Four kinds of code are split out
 //! of it (`cargo leptos build --split`), each as a split function that the
 //! build puts into a chunk of its own; calling it in the browser first
 //! fetches that chunk:
@@ -27,13 +27,16 @@
 //!   the list finds it there. On a ticket's own address the server renders
 //!   the ticket, so it is handled as a settings page is: preloaded beside
 //!   the main bundle and fetched before hydration.
+//! - **The live socket**: connecting, reconnecting and reading events
+//!   (`workspace::live`). It connects once the workspace is interactive,
+//!   so its code is fetched then, first of all.
 //!
-//! All three use `wasm_split` itself rather than Leptos' `#[lazy]`, for its
+//! All of them use `wasm_split` itself rather than Leptos' `#[lazy]`, for its
 //! `fallible` option: a chunk that cannot be fetched (offline, a proxy's
 //! error) is an `Err` to show, where `#[lazy]` would panic, and a panic
 //! stops the whole app. Each split function's first argument names its
-//! chunk (`page_*` for pages, `panel_*` for the workspace's; the bench and
-//! `scripts/wasm-size.sh` sort chunks by that prefix).
+//! chunk (`page_*` for pages; the bench and `scripts/wasm-size.sh` count
+//! every other chunk as the workspace's, fetched once it is interactive).
 
 use crate::search::palette::SearchBoxState;
 use crate::tickets::detail::OpenTicket;
@@ -252,6 +255,16 @@ fn panels() -> Result<Panels, SplitLoaderError> {
 #[wasm_split(panel_open_ticket, wasm_split_path = ::leptos::wasm_split, preload(preload_open_ticket), fallible)]
 fn open_ticket() -> PanelCode<OpenTicket> {
     Ok(crate::tickets::detail::open_ticket_view)
+}
+
+/// The live socket's code: connecting, reconnecting and reading events
+/// (`workspace::live`). The workspace fetches it as it hydrates; nothing of
+/// it runs before then, as events are only read once the page is
+/// interactive (and the server replays what happened meanwhile).
+#[cfg(feature = "hydrate")]
+#[wasm_split(live_socket, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn live_socket() -> Result<fn(crate::workspace::live::Live), SplitLoaderError> {
+    Ok(crate::workspace::live::imp::connect_now)
 }
 
 /// The results under the search box; closing hides them.

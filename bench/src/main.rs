@@ -934,15 +934,15 @@ async fn main() {
         }
     }
     // The chunks split out of that bundle (app::on_demand): the workspace
-    // fetches the open ticket's and its panels' chunks once it is
-    // interactive; the chunks of the settings and sign-in pages come only
+    // fetches the live socket's, the open ticket's and its panels' chunks
+    // once it is interactive; the chunks of the settings and sign-in pages come only
     // with such a page. A ticket's own address fetches the open ticket's
     // chunks beside the bundle, before hydrating: what that page loads is
     // reported too.
     if let Some(chunks) = split_chunks("target/site/pkg") {
         let sum = |paths: &[String]| paths.iter().filter_map(|c| brotli(c)).sum::<f64>();
         r.add(
-            "WASM fetched once the workspace is interactive (open ticket and panels), brotli",
+            "WASM fetched once the workspace is interactive (live socket, open ticket, panels), brotli",
             sum(&chunks.workspace) / 1024.0,
             "KiB",
             None,
@@ -993,8 +993,8 @@ async fn main() {
 
 /// The WASM chunks of a `--split` build, as paths.
 struct SplitChunks {
-    /// Those the workspace fetches once interactive: the open ticket's and
-    /// the panels'.
+    /// Those the workspace fetches once interactive: the live socket's, the
+    /// open ticket's and the panels'.
     workspace: Vec<String>,
     /// Those the open ticket needs (`panel_open_ticket`), which a ticket's
     /// address fetches before hydrating.

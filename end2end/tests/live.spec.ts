@@ -111,3 +111,25 @@ test('a dropped connection shows offline, reconnects by itself and misses nothin
   await expect(ana.getByTestId('connection')).toContainText('Live', { timeout: 20_000 });
   await expect(ana.getByTestId('ticket-row').first()).toContainText('Created while Ana was offline');
 });
+
+test('the live connection waits for its code, and connects once it can be fetched', async ({ page }) => {
+  // The socket's code is a chunk of its own (app::on_demand), fetched as the
+  // workspace hydrates; here the server answers 503 for it at first.
+  const manifest = await (await page.request.get('/pkg/__wasm_split_manifest.json')).json();
+  const liveChunks = new Set<string>(manifest['live_socket'].map((c: string) => `/pkg/${c}.wasm`));
+  const isLiveChunk = (url: URL) => liveChunks.has(url.pathname);
+  await page.route(isLiveChunk, (r) => r.fulfill({ status: 503, body: '' }));
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('.workspace[data-hydrated=true]')).toBeVisible();
+  // The workspace works, and says it is not live.
+  await expect(page.getByTestId('connection')).toContainText('Offline');
+  await page.getByTestId('view-open').click();
+  await expect(page.getByTestId('view-title')).toHaveText('All open');
+
+  // The code can be fetched again: the workspace connects by itself.
+  await page.unroute(isLiveChunk);
+  await expect(page.getByTestId('connection')).toContainText('Live', { timeout: 15_000 });
+});

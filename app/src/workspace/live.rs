@@ -339,7 +339,7 @@ fn now_ms() -> f64 {
 }
 
 #[cfg(feature = "hydrate")]
-mod imp {
+pub(crate) mod imp {
     use super::Live;
     use crate::events::{ClientMessage, Typing};
     use leptos::prelude::*;
@@ -362,11 +362,26 @@ mod imp {
     /// Close code meaning "your credential no longer works".
     const CLOSE_UNAUTHENTICATED: u16 = 4001;
 
+    /// Fetches the code that runs the socket (its own chunk: nothing of it
+    /// runs before the page is interactive), then connects. Until it
+    /// arrives the workspace shows "Offline"; if it cannot be fetched, the
+    /// fetch is retried every few seconds, as a dropped socket is.
+    pub fn connect(live: Live) {
+        leptos::task::spawn_local(async move {
+            match crate::on_demand::live_socket().await {
+                Ok(connect) => connect(live),
+                Err(_) => {
+                    set_timeout(move || connect(live), Duration::from_secs(5));
+                }
+            }
+        });
+    }
+
     /// First connection of the page, plus the browser's network signals: a
     /// socket can sit half-open for minutes after the network went away,
     /// so going offline drops it at once (and says so), and coming back
     /// reconnects at once instead of waiting out the backoff.
-    pub fn connect(live: Live) {
+    pub fn connect_now(live: Live) {
         if let Some(window) = web_sys::window() {
             let offline = Closure::<dyn FnMut()>::new(move || {
                 ATTEMPT.with(|a| a.set(a.get() + 1));

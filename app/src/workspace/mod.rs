@@ -7,7 +7,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod directory;
-mod live;
+pub(crate) mod live;
 mod shortcuts;
 
 pub use live::Live;
