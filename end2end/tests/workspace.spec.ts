@@ -51,6 +51,29 @@ test('sign in lands on Unassigned with live counts, views switch', async ({ page
   await expect(page.getByTestId('view-title')).toHaveText('All open');
 });
 
+test('sign out ends the session, with or without the app\'s code', async ({ page, browser }) => {
+  await signIn(page);
+  await page.getByTestId('sign-out').click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/views/open');
+  await expect(page).toHaveURL(/\/login$/);
+
+  // Before the page is interactive (here: never), the button is a plain
+  // form that posts to the same address.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await plain.goto('/login');
+  await plain.getByLabel('Email').fill(ADMIN.email);
+  await plain.getByLabel('Password').fill(ADMIN.password);
+  await plain.getByRole('button', { name: 'Sign in' }).click();
+  await expect(plain).toHaveURL(/\/views\/unassigned$/);
+  await plain.getByTestId('sign-out').click();
+  await expect(plain).toHaveURL(/\/login$/);
+  await plain.goto('/views/open');
+  await expect(plain).toHaveURL(/\/login$/);
+  await context.close();
+});
+
 test('open a ticket, reply (assigns it) and add a note', async ({ page }) => {
   await signIn(page);
   const before = Number(await page.getByTestId('view-unassigned').locator('.count').textContent());

@@ -434,6 +434,7 @@ fn WorkspaceLayout(meta: WorkspaceMeta, counters: ReloadCounters) -> impl IntoVi
     });
     let availability_error = move || crate::error::failure_message(set_availability.value().get());
     let sign_out = ServerAction::<SignOut>::new();
+    let sign_out_url = <SignOut as leptos::server_fn::ServerFn>::url();
     Effect::new(move |_| {
         if sign_out.value().get().is_some() {
             hard_navigate("/login");
@@ -522,9 +523,18 @@ fn WorkspaceLayout(meta: WorkspaceMeta, counters: ReloadCounters) -> impl IntoVi
                         </select>
                     </label>
                     <p class="form-error" role="alert">{availability_error}</p>
-                    <ActionForm action=sign_out attr:class="signout">
+                    // A plain form posts to the same address before the
+                    // page is interactive. Not an `ActionForm`, which reads
+                    // the form's fields into the function's arguments with
+                    // a query-string reader that would come into the main
+                    // bundle (sign-out has no arguments).
+                    <form class="signout" method="post" action=sign_out_url
+                        on:submit=move |ev| {
+                            ev.prevent_default();
+                            sign_out.dispatch(SignOut {});
+                        }>
                         <button type="submit" class="btn link" data-testid="sign-out">"Sign out"</button>
-                    </ActionForm>
+                    </form>
                     <button class="btn link" title="Keyboard shortcuts (?)" on:click=move |_| ws.show_help.set(true)>"Shortcuts"</button>
                 </div>
             </nav>
