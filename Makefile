@@ -10,7 +10,8 @@ export PATH := $(CURDIR)/tools/node_modules/.bin:$(PATH)
 
 run:
 	scripts/install-tools.sh
-	cargo leptos serve --release --split
+	scripts/build-release.sh
+	cargo leptos serve --release --split --server-only
 
 test:
 	scripts/test.sh
@@ -21,7 +22,7 @@ bench:
 
 build:
 	scripts/install-tools.sh
-	cargo leptos build --release --split
+	scripts/build-release.sh
 
 lint:
 	cargo fmt --all --check

@@ -16,7 +16,7 @@ mkdir -p "$out"
 scripts/install-tools.sh
 command -v brotli >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq brotli >/dev/null; }
 echo "==> Building the release app and the bench tools"
-cargo leptos build --release --split
+scripts/build-release.sh
 cargo build --release -p bench
 
 tmp=$(mktemp -d /tmp/ayuda-bench.XXXXXX)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building Ayuda needs and is missing: the wasm32 target,
+# Installs what building Ayuda needs and is missing: the wasm32 target, the
+# release WASM's nightly toolchain (scripts/toolchains.sh),
 # cargo-leptos (built from crates.io without its downloader), the
 # wasm-bindgen CLI matching Cargo.lock, and wasm-opt (binaryen, from npm).
 # Safe to run again: each step is skipped when already satisfied.
@@ -7,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.11
-# cargo-leptos 0.3.11 needs a newer compiler than the project's own 1.95.
-CARGO_LEPTOS_TOOLCHAIN=1.96.0
+source scripts/toolchains.sh
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -26,6 +26,14 @@ apt_install() {
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "Adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The release WASM's nightly, with the standard library's source that
+# -Zbuild-std compiles (see scripts/build-release.sh).
+if ! { rustup +"$WASM_TOOLCHAIN" component list --installed 2>/dev/null | grep -q '^rust-src' &&
+  rustup +"$WASM_TOOLCHAIN" target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }; then
+  log "Installing the $WASM_TOOLCHAIN toolchain for the release WASM"
+  rustup toolchain install "$WASM_TOOLCHAIN" --profile minimal --component rust-src --target wasm32-unknown-unknown
 fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: every test, on a fresh machine too.
 #  1. installs the build and test tools that are missing;
-#  2. builds the release app (server + WASM) with cargo-leptos;
+#  2. builds the release app (server + WASM: scripts/build-release.sh);
 #  3. runs the Rust tests (unit and integration) against SQLite and against
 #     PostgreSQL (a throwaway cluster, unless AYUDA_TEST_PG_URL is set);
 #  4. runs the Playwright browser tests against the release build.
@@ -15,7 +15,7 @@ scripts/install-tools.sh
 scripts/install-test-deps.sh
 
 echo "==> Building the release app (server + WASM)"
-cargo leptos build --release --split
+scripts/build-release.sh
 
 tmp=$(mktemp -d /tmp/ayuda-test.XXXXXX)
 chmod 755 "$tmp"
