@@ -1146,6 +1146,103 @@ mod imap {
     }
 }
 
+/// Connecting a channel with `import_history` imports its mailbox's
+/// history as closed tickets. A connect that fails on the way records
+/// neither the channel nor its import, so it can simply be tried again.
+async fn connecting_with_history(app: TestApp) {
+    let admin = app.admin().await;
+    let (host, port) = imap_server();
+    let user = format!("box{}", free_port());
+    let conn = app::channels::service::ServerConnection {
+        host: host.clone(),
+        port,
+        security: app::channels::Security::None,
+        username: Some(user.clone()),
+        password: Some(IMAP_PASSWORD.into()),
+        folder: "INBOX".into(),
+    };
+    let mut session = app::channels::email::imap::connect(&conn).await.unwrap();
+    let old = email(
+        &[
+            ("From", "old@c.test"),
+            ("To", SUPPORT),
+            ("Subject", "History question"),
+            ("Message-ID", "<h1@c.test>"),
+            ("Date", "Mon, 2 Nov 2026 09:00:00 +0000"),
+        ],
+        "Asked before the channel was connected",
+    );
+    session.append("INBOX", None, None, &old).await.unwrap();
+    let body = json!({
+        "kind": "email", "name": "Support", "address": SUPPORT,
+        "outbound": {"host": "127.0.0.1", "port": 2525, "security": "none"},
+        "imap": {"host": host, "port": port, "security": "none", "username": user, "password": IMAP_PASSWORD},
+        "import_history": true, "import_days": 3650
+    });
+
+    // The import's row cannot be written, after the channel's was.
+    let (block, unblock): (&[&str], &[&str]) = match app.backend {
+        Backend::Sqlite => (
+            &["CREATE TRIGGER no_imports BEFORE INSERT ON email_imports \
+               BEGIN SELECT RAISE(ABORT, 'no imports here'); END"],
+            &["DROP TRIGGER no_imports"],
+        ),
+        Backend::Postgres => (
+            &[
+                "CREATE FUNCTION no_imports() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION 'no imports here'; END $$",
+                "CREATE TRIGGER no_imports BEFORE INSERT ON email_imports \
+                 FOR EACH ROW EXECUTE FUNCTION no_imports()",
+            ],
+            &[
+                "DROP TRIGGER no_imports ON email_imports",
+                "DROP FUNCTION no_imports()",
+            ],
+        ),
+    };
+    for sql in block {
+        sqlx::query(sql).execute(app.state.db.pool()).await.unwrap();
+    }
+    let (status, err) = send(admin.post(app.url("/api/v1/channels")).json(&body)).await;
+    assert_eq!(status, 500, "{err}");
+    assert!(!err.to_string().contains("no imports"), "{err}");
+    assert_eq!(
+        app.count("channels").await,
+        0,
+        "no channel without its import"
+    );
+    for sql in unblock {
+        sqlx::query(sql).execute(app.state.db.pool()).await.unwrap();
+    }
+
+    // Connecting again works, and brings the history in.
+    let (status, channel) = send(admin.post(app.url("/api/v1/channels")).json(&body)).await;
+    assert_eq!(status, 201, "{channel}");
+    let cid = channel["id"].as_i64().unwrap();
+    let done = eventually("the import done", || async {
+        let (_, list) = send(admin.get(app.url(&format!("/api/v1/channels/{cid}/imports")))).await;
+        let import = list["imports"].get(0).cloned()?;
+        (import["state"] != "running").then_some(import)
+    })
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["imported"], 1, "{done}");
+    let t = ticket_by_subject(&app, &admin, "History question").await;
+    assert_eq!(t["status_category"], "closed");
+}
+
+mod connect_with_history {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        connecting_with_history(spawn(Backend::Sqlite, |_| {}).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        connecting_with_history(spawn(Backend::Postgres, |_| {}).await).await;
+    }
+}
+
 mod mbox {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -236,12 +236,16 @@ pub async fn get(db: &Db, key: &SecretKey, actor: &User, id: i64) -> Result<Chan
     from_row(&row, key)
 }
 
-pub async fn create(
+/// Checks `input` and writes the channel and, when `import_imap` and the
+/// channel has an IMAP mailbox, the row of an import of its folder, in one
+/// transaction: a failure leaves neither. Returns their ids.
+async fn insert_new(
     db: &Db,
     key: &SecretKey,
     actor: &User,
     input: NewChannel,
-) -> Result<Channel, AppError> {
+    import_imap: bool,
+) -> Result<(i64, Option<i64>), AppError> {
     require_admin(actor)?;
     if input.kind.trim() != "email" {
         return Err(AppError::invalid(
@@ -276,6 +280,7 @@ pub async fn create(
         },
     };
     check_team(db, input.team_id).await?;
+    let import_imap = import_imap && imap.is_some();
     let settings =
         serde_json::to_string(&StoredSettings { outbound, imap }).expect("settings serialise");
     let now = now_ms();
@@ -299,13 +304,18 @@ pub async fn create(
         other => other,
     })?
     .try_get("id")?;
+    let import_id = match import_imap {
+        true => Some(super::email::import::insert_running(&mut tx, id, "imap").await?),
+        false => None,
+    };
     tx.commit().await?;
-    get(db, key, actor, id).await
+    Ok((id, import_id))
 }
 
 /// Connects a channel and, when asked and it has an IMAP mailbox, starts
 /// importing the folder's last `import_days` (default 90) days as closed
-/// tickets. The days are checked before anything is written.
+/// tickets. The channel and its import are recorded together: an error
+/// means neither was, so connecting again is safe.
 pub async fn connect(
     state: &AppState,
     actor: &User,
@@ -317,11 +327,12 @@ pub async fn connect(
     if let Some(days) = import_days {
         super::email::import::check_days(days)?;
     }
-    let channel = create(&state.db, &state.config.secret_key, actor, input).await?;
-    if let (Some(days), Some(_)) = (import_days, &channel.imap) {
-        super::email::import::start_imap(state, actor, channel.id, days).await?;
+    let key = &state.config.secret_key;
+    let (id, import_id) = insert_new(&state.db, key, actor, input, import_days.is_some()).await?;
+    if let (Some(days), Some(import_id)) = (import_days, import_id) {
+        super::email::import::run_imap_in_background(state, id, import_id, days);
     }
-    Ok(channel)
+    get(&state.db, key, actor, id).await
 }
 
 pub async fn update(

@@ -8,7 +8,7 @@
 //! few hundred milliseconds, which the settings page shows as a bar.
 
 use super::ingest::{self, Delivery, Outcome, Source};
-use crate::db::now_ms;
+use crate::db::{now_ms, WriteTx};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::User;
@@ -92,15 +92,28 @@ impl Progress {
 }
 
 async fn start_row(state: &AppState, channel_id: i64, source: &str) -> Result<i64, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let id = insert_running(&mut tx, channel_id, source).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Records, in `tx`, an import from `source` of `channel_id` as running,
+/// and returns its id: the import's progress and outcome are written to
+/// that row.
+pub(crate) async fn insert_running(
+    tx: &mut WriteTx,
+    channel_id: i64,
+    source: &str,
+) -> Result<i64, AppError> {
     use sqlx::Row;
-    let _turn = state.db.write_turn().await;
     Ok(sqlx::query(
         "INSERT INTO email_imports (channel_id, source, state, created_at) VALUES ($1, $2, 'running', $3) RETURNING id",
     )
     .bind(channel_id)
     .bind(source)
     .bind(now_ms())
-    .fetch_one(state.db.pool())
+    .fetch_one(tx.conn())
     .await?
     .try_get("id")?)
 }
@@ -322,6 +335,13 @@ pub async fn start_imap(
     }
     check_days(days)?;
     let import_id = start_row(state, channel_id, "imap").await?;
+    run_imap_in_background(state, channel_id, import_id, days);
+    Ok(import_id)
+}
+
+/// Runs the IMAP import whose row `import_id` is recorded as running, in
+/// the background: the last `days` days of `channel_id`'s folder.
+pub(crate) fn run_imap_in_background(state: &AppState, channel_id: i64, import_id: i64, days: u32) {
     let state = state.clone();
     tokio::spawn(async move {
         let progress = Progress::default();
@@ -329,7 +349,6 @@ pub async fn start_imap(
             super::imap::import_folder(&state, channel_id, import_id, days, &progress).await;
         progress.finish(&state, import_id, result).await;
     });
-    Ok(import_id)
 }
 
 #[cfg(test)]
