@@ -233,7 +233,7 @@ pub async fn insert_first_inbound(
     )
     .await?;
     if ticket.sla_configured {
-        crate::sla::service::refresh(tx, ticket.id, now).await?;
+        crate::sla::service::start_new(tx, ticket.id, now).await?;
     }
     message_created(tx, ticket.id, id, kind, None, now);
     Ok(id)

@@ -542,30 +542,52 @@ async fn store(
                 .await?;
         }
     }
-    for clock in planned {
-        if existing.contains(clock) {
-            continue;
-        }
-        sqlx::query(
+    // The new and changed clocks in one statement (a new ticket starts
+    // two): each statement is a round trip on the one writer.
+    let changed: Vec<&Clock> = planned.iter().filter(|c| !existing.contains(c)).collect();
+    if !changed.is_empty() {
+        let values = (0..changed.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", i * 10 + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(9),
+                    p(10)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "INSERT INTO ticket_sla (ticket_id, goal, policy_id, started_at, due_at, paused_since, paused_ms, \
-             stopped_at, state, next_change_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             stopped_at, state, next_change_at) VALUES {values} \
              ON CONFLICT (ticket_id, goal) DO UPDATE SET policy_id = excluded.policy_id, \
              started_at = excluded.started_at, due_at = excluded.due_at, paused_since = excluded.paused_since, \
              paused_ms = excluded.paused_ms, stopped_at = excluded.stopped_at, state = excluded.state, \
-             next_change_at = excluded.next_change_at",
-        )
-        .bind(ticket_id)
-        .bind(clock.goal.as_str())
-        .bind(clock.policy_id)
-        .bind(clock.started_at)
-        .bind(clock.due_at)
-        .bind(clock.paused_since)
-        .bind(clock.paused_ms)
-        .bind(clock.stopped_at)
-        .bind(clock.state.as_str())
-        .bind(clock.next_change_at)
-        .execute(&mut *conn)
-        .await?;
+             next_change_at = excluded.next_change_at"
+        );
+        let mut insert = sqlx::query(&sql);
+        for clock in changed {
+            insert = insert
+                .bind(ticket_id)
+                .bind(clock.goal.as_str())
+                .bind(clock.policy_id)
+                .bind(clock.started_at)
+                .bind(clock.due_at)
+                .bind(clock.paused_since)
+                .bind(clock.paused_ms)
+                .bind(clock.stopped_at)
+                .bind(clock.state.as_str())
+                .bind(clock.next_change_at);
+        }
+        insert.execute(&mut *conn).await?;
     }
     let before = summary(existing);
     let after = summary(planned);
@@ -588,12 +610,6 @@ async fn store(
 /// property change). Queues a `ticket.sla` event when what users see of
 /// them changed.
 pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), AppError> {
-    let lock = match tx.kind() {
-        // Two processes refreshing one ticket take turns; the second then
-        // finds nothing left to change and writes no second event.
-        DbKind::Postgres => " FOR UPDATE OF t",
-        DbKind::Sqlite => "",
-    };
     // Without policies and clocks (a help desk without SLA goals) there
     // is nothing to plan and the ticket need not be read (nor locked).
     // One statement answers both: this runs in every new ticket's and
@@ -609,6 +625,33 @@ pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), A
     if anything == 0 {
         return Ok(());
     }
+    plan_and_store(tx, ticket_id, now, None).await
+}
+
+/// Starts the clocks of a ticket inserted in this same transaction, in a
+/// help desk with SLA policies (its caller knows:
+/// `InsertedTicket::sla_configured`). [`refresh`] without the two reads a
+/// new ticket has no use for, whether there are policies and its stored
+/// clocks (none yet): every statement saved in a new ticket's transaction
+/// is one less that other writers wait behind.
+pub async fn start_new(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), AppError> {
+    plan_and_store(tx, ticket_id, now, Some(Vec::new())).await
+}
+
+/// Plans the ticket's clocks and writes what changed; `existing` is its
+/// stored clocks when the caller knows them, or `None` to read them.
+async fn plan_and_store(
+    tx: &mut WriteTx,
+    ticket_id: i64,
+    now: i64,
+    existing: Option<Vec<Clock>>,
+) -> Result<(), AppError> {
+    let lock = match tx.kind() {
+        // Two processes refreshing one ticket take turns; the second then
+        // finds nothing left to change and writes no second event.
+        DbKind::Postgres => " FOR UPDATE OF t",
+        DbKind::Sqlite => "",
+    };
     let policies = load_policies(tx.conn()).await?;
     let row = sqlx::query(&format!(
         "SELECT {FACT_COLUMNS}, {TIME_COLUMNS} FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id \
@@ -621,7 +664,10 @@ pub async fn refresh(tx: &mut WriteTx, ticket_id: i64, now: i64) -> Result<(), A
     let ticket = facts::from_row(&row)?;
     let times = times_from_row(&row)?;
     // Read under the row lock: what another process stored is seen.
-    let existing = stored_clocks(tx.conn(), ticket_id).await?;
+    let existing = match existing {
+        Some(known) => known,
+        None => stored_clocks(tx.conn(), ticket_id).await?,
+    };
     // Nothing to keep: a ticket that was closed before any clock started
     // (history imports).
     if existing.is_empty() && ticket.status_category == "closed" {

@@ -431,7 +431,7 @@ async fn create_once(
         }
         (body, _) => {
             if ticket.sla_configured {
-                crate::sla::service::refresh(&mut tx, ticket.id, now).await?;
+                crate::sla::service::start_new(&mut tx, ticket.id, now).await?;
             }
             if let Some(body) = body {
                 insert_entry(
@@ -495,7 +495,7 @@ pub struct InsertedTicket {
 ///
 /// It does not start the SLA clocks: the caller's first entry does (an
 /// inbound message or a reply through `insert_entry`), or the caller
-/// calls `sla::service::refresh` itself. Starting them here too would
+/// calls `sla::service::start_new` itself. Starting them here too would
 /// read and plan them twice in every new ticket's transaction.
 pub async fn insert_ticket(
     tx: &mut WriteTx,
