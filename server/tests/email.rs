@@ -1231,6 +1231,58 @@ async fn connecting_with_history(app: TestApp) {
     assert_eq!(t["status_category"], "closed");
 }
 
+/// An import whose process stopped (its heartbeat is old) is marked
+/// failed, saying why; one whose process is alive is left running.
+async fn interrupted_imports_are_swept(app: TestApp) {
+    let sink = SmtpSink::start();
+    let admin = app.admin().await;
+    let channel = connect(&app, &admin, sink.port, None).await;
+    let cid = channel["id"].as_i64().unwrap();
+    let now = app::db::now_ms();
+    // Last heard of three minutes ago, and ten seconds ago.
+    for heartbeat in [now - 180_000, now - 10_000] {
+        sqlx::query(
+            "INSERT INTO email_imports (channel_id, source, state, created_at, heartbeat_at) \
+             VALUES ($1, 'mbox', 'running', $2, $2)",
+        )
+        .bind(cid)
+        .bind(heartbeat)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    }
+    app::channels::email::import::sweep_interrupted(&app.state.db, now)
+        .await
+        .unwrap();
+    let (status, list) = send(admin.get(app.url(&format!("/api/v1/channels/{cid}/imports")))).await;
+    assert_eq!(status, 200, "{list}");
+    let imports = list["imports"].as_array().unwrap();
+    let states: Vec<_> = imports.iter().map(|i| i["state"].clone()).collect();
+    assert_eq!(states.len(), 2, "{list}");
+    let stopped = imports
+        .iter()
+        .find(|i| i["state"] == "failed")
+        .expect("one swept");
+    assert_eq!(stopped["error"], app::channels::email::import::INTERRUPTED);
+    assert_eq!(
+        states.iter().filter(|s| **s == "running").count(),
+        1,
+        "{list}"
+    );
+}
+
+mod interrupted_imports {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        interrupted_imports_are_swept(spawn(Backend::Sqlite, |_| {}).await).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        interrupted_imports_are_swept(spawn(Backend::Postgres, |_| {}).await).await;
+    }
+}
+
 mod connect_with_history {
     use super::*;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

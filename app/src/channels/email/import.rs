@@ -8,12 +8,14 @@
 //! few hundred milliseconds, which the settings page shows as a bar.
 
 use super::ingest::{self, Delivery, Outcome, Source};
-use crate::db::{now_ms, WriteTx};
+use crate::db::{now_ms, Db, WriteTx};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::User;
+use std::future::Future;
 use std::io::BufRead;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 /// Counts of an import in progress, flushed to its row now and then.
 #[derive(Default)]
@@ -72,7 +74,7 @@ impl Progress {
         let _turn = state.db.write_turn().await;
         let result = sqlx::query(
             "UPDATE email_imports SET processed = $1, imported = $2, skipped = $3, failed = $4, \
-             state = COALESCE($5, state), error = COALESCE($6, error), \
+             state = COALESCE($5, state), error = COALESCE($6, error), heartbeat_at = $7, \
              finished_at = CASE WHEN $5 IS NULL THEN finished_at ELSE $7 END WHERE id = $8",
         )
         .bind(self.processed.load(Ordering::Relaxed))
@@ -88,6 +90,76 @@ impl Progress {
         if let Err(e) = result {
             tracing::warn!(error = %e, import_id, "cannot record import progress");
         }
+    }
+}
+
+/// How often a running import renews its row's heartbeat, even while it
+/// waits (on a slow IMAP server, say).
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// A running import whose heartbeat is older than this stopped with the
+/// process that ran it: four missed heartbeats.
+const STOPPED_AFTER_MS: i64 = 120_000;
+
+/// What an import whose process stopped says, once swept.
+pub const INTERRUPTED: &str =
+    "The import stopped when the server did. Start it again: messages already imported are skipped.";
+
+/// Runs `import` (the whole of one import), renewing the heartbeat of its
+/// row every [`HEARTBEAT`] until it ends, so that a slow import is told
+/// apart from one whose process stopped ([`sweep_interrupted`]).
+async fn with_heartbeat<T>(state: &AppState, import_id: i64, import: impl Future<Output = T>) -> T {
+    tokio::pin!(import);
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // An interval's first tick is at once; the row was just written.
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            result = &mut import => return result,
+            _ = beat.tick() => {
+                let _turn = state.db.write_turn().await;
+                let renewed = sqlx::query("UPDATE email_imports SET heartbeat_at = $1 WHERE id = $2")
+                    .bind(now_ms())
+                    .bind(import_id)
+                    .execute(state.db.pool())
+                    .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(error = %e, import_id, "cannot renew an import's heartbeat");
+                }
+            }
+        }
+    }
+}
+
+/// Marks as failed, saying so ([`INTERRUPTED`]), every import still
+/// running whose heartbeat stopped: its process stopped with it, and
+/// nothing else would ever finish the row. Returns how many. Any instance
+/// may run it; a running import on another instance keeps its heartbeat
+/// fresh and is left alone.
+pub async fn sweep_interrupted(db: &Db, now: i64) -> Result<u64, AppError> {
+    let _turn = db.write_turn().await;
+    Ok(sqlx::query(
+        "UPDATE email_imports SET state = 'failed', error = $1, finished_at = $2 \
+         WHERE state = 'running' AND heartbeat_at < $3",
+    )
+    .bind(INTERRUPTED)
+    .bind(now)
+    .bind(now - STOPPED_AFTER_MS)
+    .execute(db.pool())
+    .await?
+    .rows_affected())
+}
+
+/// Sweeps interrupted imports at start and every minute after.
+pub async fn run_sweeper(state: AppState) {
+    loop {
+        match sweep_interrupted(&state.db, now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(imports = n, "marked interrupted imports as failed"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep interrupted imports"),
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
     }
 }
 
@@ -108,7 +180,8 @@ pub(crate) async fn insert_running(
 ) -> Result<i64, AppError> {
     use sqlx::Row;
     Ok(sqlx::query(
-        "INSERT INTO email_imports (channel_id, source, state, created_at) VALUES ($1, $2, 'running', $3) RETURNING id",
+        "INSERT INTO email_imports (channel_id, source, state, created_at, heartbeat_at) \
+         VALUES ($1, $2, 'running', $3, $3) RETURNING id",
     )
     .bind(channel_id)
     .bind(source)
@@ -223,7 +296,8 @@ pub async fn start_mbox(
     let state = state.clone();
     tokio::spawn(async move {
         let progress = Progress::default();
-        let result = run_mbox(&state, channel_id, import_id, &path, &progress).await;
+        let import = run_mbox(&state, channel_id, import_id, &path, &progress);
+        let result = with_heartbeat(&state, import_id, import).await;
         let _ = tokio::fs::remove_file(&path).await;
         progress.finish(&state, import_id, result).await;
     });
@@ -345,8 +419,8 @@ pub(crate) fn run_imap_in_background(state: &AppState, channel_id: i64, import_i
     let state = state.clone();
     tokio::spawn(async move {
         let progress = Progress::default();
-        let result =
-            super::imap::import_folder(&state, channel_id, import_id, days, &progress).await;
+        let import = super::imap::import_folder(&state, channel_id, import_id, days, &progress);
+        let result = with_heartbeat(&state, import_id, import).await;
         progress.finish(&state, import_id, result).await;
     });
 }

@@ -25,8 +25,9 @@ pub struct MailTasks {
     pub smtp_addr: Option<SocketAddr>,
 }
 
-/// Starts the SMTP listener (when configured), the outbound queue's sender
-/// and the IMAP pollers. Must run inside the tokio runtime.
+/// Starts the SMTP listener (when configured), the outbound queue's sender,
+/// the IMAP pollers and the sweeper of imports whose process stopped. Must
+/// run inside the tokio runtime.
 pub fn start(state: &AppState) -> Result<MailTasks, String> {
     let smtp_addr = match &state.config.smtp_addr {
         Some(addr) => Some(listener::start(state, addr)?),
@@ -34,5 +35,6 @@ pub fn start(state: &AppState) -> Result<MailTasks, String> {
     };
     tokio::spawn(outbound::run_worker(state.clone()));
     tokio::spawn(imap::supervise(state.clone()));
+    tokio::spawn(import::run_sweeper(state.clone()));
     Ok(MailTasks { smtp_addr })
 }
