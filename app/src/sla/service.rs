@@ -547,21 +547,9 @@ async fn store(
     let changed: Vec<&Clock> = planned.iter().filter(|c| !existing.contains(c)).collect();
     if !changed.is_empty() {
         let values = (0..changed.len())
-            .map(|i| {
-                let p = |k: usize| format!("${}", i * 10 + k);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10)
-                )
+            .map(|row| {
+                let params: Vec<String> = (1..=10).map(|k| format!("${}", row * 10 + k)).collect();
+                format!("({})", params.join(", "))
             })
             .collect::<Vec<_>>()
             .join(", ");
