@@ -23,6 +23,55 @@ async fn spawn(backend: Backend, tweak: impl FnOnce(&mut app::state::Config)) ->
     TestApp::spawn_with(backend, config).await
 }
 
+/// The app most tests here use: [`spawn`] with nothing changed.
+async fn email_app(backend: Backend) -> TestApp {
+    spawn(backend, |_| {}).await
+}
+
+/// A sender may send three messages a minute, of at most 200 KB: the
+/// guards trip soon.
+async fn app_with_tight_guards(backend: Backend) -> TestApp {
+    spawn(backend, |c| {
+        c.sender_rate_per_minute = 3;
+        c.max_email_bytes = 200_000;
+    })
+    .await
+}
+
+/// Failed sends are retried after 0.3 s, not minutes.
+async fn app_with_fast_retry(backend: Backend) -> TestApp {
+    spawn(backend, |c| {
+        c.outbox_retry_base_ms = 300;
+    })
+    .await
+}
+
+/// Attachments over 1,000 bytes are too large.
+async fn app_with_small_attachments(backend: Backend) -> TestApp {
+    spawn(backend, |config| {
+        config.max_attachment_bytes = 1_000;
+    })
+    .await
+}
+
+on_both_databases!(
+    spawned_by email_app:
+    replies_follow_a_merge,
+    email_round_trip,
+    mime_corpus,
+    queue_is_shared_and_durable,
+    channel_management,
+    imap_polling_and_import,
+    interrupted_imports_are_swept,
+    connecting_with_history,
+    mbox_import,
+    concurrent_channel_edits,
+    reused_message_ids,
+);
+on_both_databases!(spawned_by app_with_tight_guards: guards);
+on_both_databases!(spawned_by app_with_fast_retry: outbound_queue);
+on_both_databases!(spawned_by app_with_small_attachments: oversized_attachments);
+
 async fn connect(
     app: &TestApp,
     admin: &reqwest::Client,
@@ -1043,109 +1092,6 @@ async fn replies_follow_a_merge(app: TestApp) {
     .await;
 }
 
-mod merged_replies {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        replies_follow_a_merge(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        replies_follow_a_merge(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod round_trip {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        email_round_trip(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        email_round_trip(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod guard_rails {
-    use super::*;
-    fn tight(c: &mut app::state::Config) {
-        c.sender_rate_per_minute = 3;
-        c.max_email_bytes = 200_000;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        guards(spawn(Backend::Sqlite, tight).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        guards(spawn(Backend::Postgres, tight).await).await;
-    }
-}
-
-mod corpus {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        mime_corpus(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        mime_corpus(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod queue {
-    use super::*;
-    fn fast_retry(c: &mut app::state::Config) {
-        c.outbox_retry_base_ms = 300;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        outbound_queue(spawn(Backend::Sqlite, fast_retry).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        outbound_queue(spawn(Backend::Postgres, fast_retry).await).await;
-    }
-}
-
-mod shared_queue {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        queue_is_shared_and_durable(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        queue_is_shared_and_durable(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod management {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        channel_management(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        channel_management(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod imap {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        imap_polling_and_import(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        imap_polling_and_import(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
 /// Connecting a channel with `import_history` imports its mailbox's
 /// history as closed tickets. A connect that fails on the way records
 /// neither the channel nor its import, so it can simply be tried again.
@@ -1271,42 +1217,6 @@ async fn interrupted_imports_are_swept(app: TestApp) {
     );
 }
 
-mod interrupted_imports {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        interrupted_imports_are_swept(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        interrupted_imports_are_swept(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod connect_with_history {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        connecting_with_history(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        connecting_with_history(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod mbox {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        mbox_import(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        mbox_import(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
 /// Two different messages under one Message-ID (some mailers reuse one)
 /// both become tickets; delivering either again, even through another
 /// relay, adds nothing.
@@ -1419,45 +1329,6 @@ async fn concurrent_channel_edits(app: TestApp) {
             (Some(name.as_str()), Some(signature.as_str())),
             "round {round}"
         );
-    }
-}
-
-mod concurrent_edits {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        concurrent_channel_edits(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        concurrent_channel_edits(spawn(Backend::Postgres, |_| {}).await).await;
-    }
-}
-
-mod oversized {
-    use super::*;
-    fn small_limit(config: &mut app::state::Config) {
-        config.max_attachment_bytes = 1_000;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        oversized_attachments(spawn(Backend::Sqlite, small_limit).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        oversized_attachments(spawn(Backend::Postgres, small_limit).await).await;
-    }
-}
-
-mod reused_ids {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        reused_message_ids(spawn(Backend::Sqlite, |_| {}).await).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        reused_message_ids(spawn(Backend::Postgres, |_| {}).await).await;
     }
 }
 

@@ -249,9 +249,26 @@ where
     }
 }
 
-/// Runs one async test body against SQLite and against PostgreSQL.
+/// Runs one async test body against SQLite and against PostgreSQL, each in
+/// a module named after it (`cargo test <name>` runs both). The app is
+/// `TestApp::spawn`'s, or with `spawned_by <f>:` the one the test file's
+/// own `async fn f(Backend) -> TestApp` makes (a listener, a setting).
 #[macro_export]
 macro_rules! on_both_databases {
+    (spawned_by $spawn:ident: $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(super::$spawn($crate::common::Backend::Sqlite).await).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(super::$spawn($crate::common::Backend::Postgres).await).await;
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
