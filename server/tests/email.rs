@@ -91,6 +91,24 @@ async fn connect(
     channel
 }
 
+/// A mailbox of its own on the test Dovecot (a new user), and an IMAP
+/// session on it to put mail there before a channel connects: (host, port,
+/// user, session).
+async fn new_mailbox() -> (String, u16, String, app::channels::email::imap::ImapSession) {
+    let (host, port) = imap_server();
+    let user = format!("box{}", free_port());
+    let conn = app::channels::service::ServerConnection {
+        host: host.clone(),
+        port,
+        security: app::channels::Security::None,
+        username: Some(user.clone()),
+        password: Some(IMAP_PASSWORD.into()),
+        folder: "INBOX".into(),
+    };
+    let session = app::channels::email::imap::connect(&conn).await.unwrap();
+    (host, port, user, session)
+}
+
 async fn tickets(app: &TestApp, admin: &reqwest::Client) -> Vec<Value> {
     let (_, page) = send(admin.get(app.url("/api/v1/tickets?limit=100"))).await;
     page["tickets"].as_array().cloned().unwrap_or_default()
@@ -830,17 +848,7 @@ async fn channel_management(app: TestApp) {
 async fn imap_polling_and_import(app: TestApp) {
     let sink = SmtpSink::start();
     let admin = app.admin().await;
-    let (host, port) = imap_server();
-    let user = format!("box{}", free_port());
-    let conn = app::channels::service::ServerConnection {
-        host: host.clone(),
-        port,
-        security: app::channels::Security::None,
-        username: Some(user.clone()),
-        password: Some(IMAP_PASSWORD.into()),
-        folder: "INBOX".into(),
-    };
-    let mut session = app::channels::email::imap::connect(&conn).await.unwrap();
+    let (host, port, user, mut session) = new_mailbox().await;
     // History already in the mailbox: a thread of two and a single.
     let old = [
         email(
@@ -1097,17 +1105,7 @@ async fn replies_follow_a_merge(app: TestApp) {
 /// neither the channel nor its import, so it can simply be tried again.
 async fn connecting_with_history(app: TestApp) {
     let admin = app.admin().await;
-    let (host, port) = imap_server();
-    let user = format!("box{}", free_port());
-    let conn = app::channels::service::ServerConnection {
-        host: host.clone(),
-        port,
-        security: app::channels::Security::None,
-        username: Some(user.clone()),
-        password: Some(IMAP_PASSWORD.into()),
-        folder: "INBOX".into(),
-    };
-    let mut session = app::channels::email::imap::connect(&conn).await.unwrap();
+    let (host, port, user, mut session) = new_mailbox().await;
     let old = email(
         &[
             ("From", "old@c.test"),
